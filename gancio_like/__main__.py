@@ -1,0 +1,4 @@
+"""`python -m gancio_like` is `fync`."""
+from .cli import main
+
+raise SystemExit(main())

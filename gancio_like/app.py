@@ -1,0 +1,134 @@
+"""config → `make_app(cfg, db)` → serve. The one place the pieces are wired together."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import time
+from pathlib import Path
+
+import tornado.httpserver
+import tornado.web
+
+from . import __version__
+from .config import Config
+from .handlers import routes
+from .plugins import PluginHost
+from .services.accounts import Passwords
+from .services.throttle import Throttle
+from .storage import migrate, tokens
+from .storage.db import Database
+
+log = logging.getLogger("fync")
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
+SHUTDOWN_GRACE = 8  # seconds in-flight requests get after SIGTERM
+
+
+class FyncApplication(tornado.web.Application):
+    """A Tornado application that also carries the instance's shared state."""
+
+    def __init__(self, cfg: Config, db: Database, plugins: PluginHost, secret: str):
+        self.cfg, self.db, self.plugins = cfg, db, plugins
+        self.passwords = Passwords()
+        window = 60
+        self.login_throttle = Throttle(cfg.security.login_failures_per_minute, window)
+        self.registration_throttle = Throttle(cfg.oauth.registrations_per_hour_per_ip, 3600)
+        self.in_flight = 0
+        super().__init__(
+            routes.build(plugins),
+            cookie_secret=secret,
+            xsrf_cookies=True,
+            xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": self.secure},
+            template_path=str(TEMPLATES),
+            static_path=str(STATIC),
+            login_url="/login",
+            default_handler_class=routes.NotFoundHandler,
+            log_function=_log_request,
+            compress_response=False,
+        )
+
+    async def on_password_changed(self, tx, user_id: int) -> None:
+        """A new password disconnects every app too (SECURITY-CHECKLIST 26)."""
+        await tokens.revoke_user_grants(tx, user_id)
+
+    @property
+    def secure(self) -> bool:
+        return self.cfg.server.public_url.startswith("https://")
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """One line a request; the path only, since a query may carry codes or state."""
+    status = handler.get_status()
+    level = logging.INFO if status < 500 else logging.ERROR
+    ms = 1000.0 * handler.request.request_time()
+    logging.getLogger("fync.access").log(level, "%d %s %s %.1fms", status,
+                                         handler.request.method, handler.request.path, ms)
+
+
+def load_secret(data_dir: Path) -> str:
+    """The instance's cookie secret, made once and kept in data/secret.key (0600)."""
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
+
+
+async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
+    """Open the database, load plugins and apply every pending migration."""
+    plugins = PluginHost.load(cfg)
+    db = await Database(cfg.database_path).open()
+    try:
+        await migrate.apply(db, plugins.migrations())
+    except Exception:
+        await db.close()
+        raise
+    return db, plugins
+
+
+async def make_app(cfg: Config, db: Database, plugins: PluginHost) -> FyncApplication:
+    app = FyncApplication(cfg, db, plugins, load_secret(cfg.data_dir))
+    await plugins.startup(app)
+    return app
+
+
+async def serve(cfg: Config) -> None:
+    """Serve until SIGTERM/SIGINT, then let in-flight requests finish and close the DB."""
+    db, plugins = await open_instance(cfg)
+    app = await make_app(cfg, db, plugins)
+    server = tornado.httpserver.HTTPServer(
+        app, max_body_size=cfg.server.max_body_size, max_header_size=64 * 1024,
+        idle_connection_timeout=cfg.server.idle_timeout, body_timeout=30)
+    server.listen(cfg.server.port, cfg.server.host)
+    _print_startup(cfg, plugins)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: no new connections; finishing %d request(s)", app.in_flight)
+    server.stop()
+    deadline = time.monotonic() + SHUTDOWN_GRACE
+    while app.in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await plugins.shutdown(app)
+    await server.close_all_connections()
+    await db.checkpoint()
+    await db.close()
+    log.info("stopped")
+
+
+def _print_startup(cfg: Config, plugins: PluginHost) -> None:
+    names = ", ".join(plugins.names()) or "none"
+    print(f"Fync {__version__} serving {cfg.instance.name!r} at http://{cfg.server.host}:{cfg.server.port}/",
+          flush=True)
+    print(f"  public URL: {cfg.server.public_url}", flush=True)
+    print(f"  database:   {cfg.database_path.resolve()}", flush=True)
+    print(f"  plugins:    {names}", flush=True)

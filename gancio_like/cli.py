@@ -1,0 +1,195 @@
+"""`fync` — the command line (SPEC §1). Every command exits non-zero with a
+one-line reason on error, and `--help` works at every level."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .errors import FyncError
+from .storage.migrate import MigrationError
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why and what to do."""
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="F", help="config file (default: $FYNC_CONFIG, then ./fync.toml)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fync", description="Fync: a self-hostable community server.")
+    parser.add_argument("--version", action="version", version=f"fync {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="migrate if needed, then serve", description="Migrate if needed, then serve (single process).")
+    _config_args(p)
+    p.add_argument("--host", help="address to listen on")
+    p.add_argument("--port", type=int, help="port to listen on")
+    p.add_argument("--data-dir", metavar="D", help="folder for the database and secret key")
+    p.add_argument("--public-url", metavar="U", help="the issuer; base of every absolute URL")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply pending migrations", description="Apply pending migrations (core and plugins).")
+    _config_args(p)
+    p.add_argument("--check", action="store_true", help="apply nothing; exit 1 if any are pending")
+    p.set_defaults(run=cmd_migrate)
+
+    p = sub.add_parser("user", help="manage accounts", description="Manage accounts.")
+    users = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = users.add_parser("add", help="create an account", description="Create an account.")
+    _config_args(q)
+    q.add_argument("name")
+    q.add_argument("--admin", action="store_true", help="make the account an admin")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.set_defaults(run=cmd_user_add)
+    q = users.add_parser("list", help="list accounts", description="List accounts.")
+    _config_args(q)
+    q.set_defaults(run=cmd_user_list)
+    q = users.add_parser("passwd", help="set an account's password", description="Set an account's password (ends its sessions and app grants).")
+    _config_args(q)
+    q.add_argument("name")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.set_defaults(run=cmd_user_passwd)
+
+    p = sub.add_parser("plugins", help="list discovered plugins", description="List discovered plugins, enabled or not.")
+    _config_args(p)
+    p.set_defaults(run=cmd_plugins)
+
+    p = sub.add_parser("backup", help="consistent online copy of the database", description="Write a consistent copy of the database (SQLite backup API), safe while serving.")
+    _config_args(p)
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=cmd_backup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config, overrides=_overrides(args))
+        return asyncio.run(args.run(cfg, args)) or 0
+    except (ConfigError, MigrationError, CommandError, FyncError) as exc:
+        print(f"fync: error: {_describe(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _describe(exc: Exception) -> str:
+    return exc.description if isinstance(exc, FyncError) else str(exc)
+
+
+def _overrides(args) -> dict:
+    return {("server", "host"): getattr(args, "host", None),
+            ("server", "port"): getattr(args, "port", None),
+            ("server", "data_dir"): getattr(args, "data_dir", None),
+            ("server", "public_url"): getattr(args, "public_url", None)}
+
+
+async def cmd_serve(cfg: Config, args) -> int:
+    from .app import serve
+    await serve(cfg)
+    return 0
+
+
+async def _open(cfg: Config):
+    from .app import open_instance
+    return await open_instance(cfg)
+
+
+async def cmd_migrate(cfg: Config, args) -> int:
+    from .plugins import PluginHost
+    from .storage import migrate
+    from .storage.db import Database
+    db = await Database(cfg.database_path).open()
+    try:
+        migrations = PluginHost.load(cfg).migrations()
+        if args.check:
+            todo = await migrate.pending(db, migrations)
+            for m in todo:
+                print(f"pending: {m.owner} {m.name}")
+            print(f"{len(todo)} pending migration(s)")
+            return 1 if todo else 0
+        done = await migrate.apply(db, migrations)
+        for m in done:
+            print(f"applied: {m.owner} {m.name}")
+        print(f"{len(done)} migration(s) applied; database {cfg.database_path} is current")
+        return 0
+    finally:
+        await db.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise CommandError("the two passwords differ; nothing was changed")
+    return first
+
+
+async def cmd_user_add(cfg: Config, args) -> int:
+    from .services.accounts import Passwords, create_user
+    password = _read_password(args.password_stdin)
+    db, _ = await _open(cfg)
+    try:
+        await create_user(db, Passwords(), args.name, password, admin=args.admin)
+    finally:
+        await db.close()
+    print(f"created user {args.name}")
+    return 0
+
+
+async def cmd_user_list(cfg: Config, args) -> int:
+    from .storage.users import list_users
+    db, _ = await _open(cfg)
+    try:
+        for user in await list_users(db):
+            print(f"{user.username}\t{'admin' if user.is_admin else 'user'}\t{user.display_name}")
+    finally:
+        await db.close()
+    return 0
+
+
+async def cmd_user_passwd(cfg: Config, args) -> int:
+    from .services.accounts import Passwords, set_password
+    from .storage.tokens import revoke_user_grants
+    from .storage.users import get_user_by_name
+    password = _read_password(args.password_stdin)
+    db, _ = await _open(cfg)
+    try:
+        user = await get_user_by_name(db, args.name)
+        if user is None:
+            raise CommandError(f"no user named {args.name!r}; see `fync user list`")
+        await set_password(db, Passwords(), user.id, password, on_changed=revoke_user_grants)
+    finally:
+        await db.close()
+    print(f"password changed for {args.name}; their sessions and app grants ended")
+    return 0
+
+
+async def cmd_plugins(cfg: Config, args) -> int:
+    from .plugins import discover
+    enabled = set(cfg.plugins.enabled)
+    for name in sorted(discover(cfg)):
+        print(f"{name}\t{'enabled' if name in enabled else 'disabled'}")
+    return 0
+
+
+async def cmd_backup(cfg: Config, args) -> int:
+    if args.file.exists():
+        raise CommandError(f"{args.file} exists; choose a new file name")
+    db, _ = await _open(cfg)
+    try:
+        await db.backup_to(args.file)
+    finally:
+        await db.close()
+    print(f"backed up {cfg.database_path} to {args.file}")
+    return 0

@@ -1,0 +1,7 @@
+"""The one place Fync reads the time, so tests can move it (expiry, throttling)."""
+import time
+
+
+def now() -> int:
+    """Unix seconds."""
+    return int(time.time())

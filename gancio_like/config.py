@@ -1,0 +1,223 @@
+"""Configuration: `fync.toml` → one frozen dataclass tree (SPEC §1).
+
+Precedence: built-in defaults < config file < `FYNC_<SECTION>_<KEY>` environment
+variables < command-line flags. Every key is declared once, with its default and
+a help line; an unknown key or a wrong type stops startup with a message naming it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key and says what to do."""
+
+
+def _key(default, help: str):
+    """A config key: its default and one line of help (shown in fync.toml)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = _key("127.0.0.1", "address to listen on")
+    port: int = _key(8080, "TCP port to listen on")
+    public_url: str = _key("http://127.0.0.1:8080", "the issuer; base of every absolute URL")
+    data_dir: str = _key("data", "database, secret key and other state")
+    max_body_size: int = _key(1048576, "largest request body accepted, in bytes (then 413)")
+    idle_timeout: int = _key(60, "seconds an idle keep-alive connection is kept open")
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    name: str = _key("Fync", "the community's name, shown on every page")
+    description: str = _key("", "one paragraph about the community, shown on the home page")
+    open_signup: bool = _key(True, "false closes the signup form (admins add accounts by CLI)")
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = _key("", "sqlite:///PATH; empty means fync.db inside data_dir")
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    access_token_ttl: int = _key(3600, "seconds; 0 = access tokens never expire")
+    refresh_token_ttl: int = _key(31536000, "seconds; 0 = refresh tokens never expire")
+    code_ttl: int = _key(300, "seconds an authorization code stays valid")
+    registration: str = _key("open", '"open" | "approval" | "closed"')
+    require_pkce: str = _key("public", '"public" | "always" (OAuth 2.1 strict)')
+    registrations_per_hour_per_ip: int = _key(30, "client registrations per IP per hour")
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    login_failures_per_minute: int = _key(5, "per username and per IP; then 429 + Retry-After")
+
+
+@dataclass(frozen=True)
+class PluginsConfig:
+    paths: list = _key(["plugins"], "folders searched for plugins (Fync's own plugins/ always is)")
+    enabled: list = _key([], "plugins to load, by name")
+    settings: dict = field(default_factory=dict, metadata={"help": "[plugins.NAME] tables"})
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    enabled: bool = _key(True, "befriend users of other instances over ActivityPub")
+    allow_private_addresses: bool = _key(False, "true only for tests on loopback")
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    instance: InstanceConfig = field(default_factory=InstanceConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    oauth: OAuthConfig = field(default_factory=OAuthConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    base_dir: str = "."  # folder relative paths resolve against (not a config key)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.base_dir, self.server.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        url = self.database.url
+        if not url:
+            return self.data_dir / "fync.db"
+        return Path(self.base_dir, url.removeprefix("sqlite:///"))
+
+    @property
+    def issuer(self) -> str:
+        return self.server.public_url.rstrip("/")
+
+    @property
+    def domain(self) -> str:
+        """host[:port] of public_url: the instance's domain (SPEC §6)."""
+        return urlsplit(self.server.public_url).netloc
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "base_dir"}
+_SECTION_CLASSES = {
+    "server": ServerConfig, "instance": InstanceConfig, "database": DatabaseConfig,
+    "oauth": OAuthConfig, "security": SecurityConfig, "plugins": PluginsConfig,
+    "federation": FederationConfig,
+}
+_CHOICES = {
+    ("oauth", "registration"): ("open", "approval", "closed"),
+    ("oauth", "require_pkce"): ("public", "always"),
+}
+# Variables that share the FYNC_ prefix but are not config keys.
+_NOT_KEYS = {"FYNC_CONFIG"}
+
+
+def load_config(path: str | None = None, env: dict | None = None,
+                overrides: dict | None = None) -> Config:
+    """Read defaults, then the file, then FYNC_* variables, then CLI overrides."""
+    env = os.environ if env is None else env
+    path = path or env.get("FYNC_CONFIG") or ("fync.toml" if Path("fync.toml").exists() else None)
+    raw: dict[str, dict] = {}
+    base_dir = "."
+    if path:
+        raw = _read_toml(Path(path))
+        base_dir = str(Path(path).resolve().parent)
+    for (section, key), value in _env_values(env).items():
+        raw.setdefault(section, {})[key] = value
+    for (section, key), value in (overrides or {}).items():
+        if value is not None:
+            raw.setdefault(section, {})[key] = value
+    return _build(raw, base_dir)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found: check --config or $FYNC_CONFIG")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}")
+
+
+def _env_values(env) -> dict[tuple[str, str], Any]:
+    """FYNC_SECTION_KEY=value pairs, parsed to the key's declared type."""
+    values = {}
+    for name, text in env.items():
+        if not name.startswith("FYNC_") or name in _NOT_KEYS or name.startswith("FYNC_TEST_"):
+            continue
+        section, _, key = name[5:].lower().partition("_")
+        ftype = _field_type(section, key, name)
+        values[(section, key)] = _parse_env(text, ftype, name)
+    return values
+
+
+def _field_type(section: str, key: str, where: str) -> type:
+    cls = _SECTION_CLASSES.get(section)
+    if cls is None:
+        raise ConfigError(f"unknown config section in {where}: sections are {', '.join(_SECTION_CLASSES)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if key not in fields or key == "settings":
+        raise ConfigError(f"unknown config key {where}: [{section}] has {', '.join(k for k in fields if k != 'settings')}")
+    return type(fields[key].default) if fields[key].default is not dataclasses.MISSING else list
+
+
+def _parse_env(text: str, ftype: type, name: str):
+    if ftype is bool:
+        if text.lower() not in ("true", "false"):
+            raise ConfigError(f"{name} must be true or false, not {text!r}")
+        return text.lower() == "true"
+    if ftype is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {text!r}")
+    if ftype is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def _build(raw: dict, base_dir: str) -> Config:
+    sections = {}
+    for section, values in raw.items():
+        if section not in _SECTION_CLASSES:
+            raise ConfigError(f"unknown config section [{section}]: sections are {', '.join(_SECTION_CLASSES)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        sections[section] = _build_section(section, dict(values))
+    return Config(base_dir=base_dir, **sections)
+
+
+def _build_section(section: str, values: dict):
+    cls = _SECTION_CLASSES[section]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if section == "plugins":
+        # [plugins.NAME] tables are the plugins' own settings, passed through as they are.
+        values["settings"] = {k: values.pop(k) for k in list(values) if isinstance(values[k], dict)}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"unknown config key [{section}] {key}: valid keys are {', '.join(fields)}")
+        _check_type(section, key, value, fields[key])
+    return cls(**values)
+
+
+def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
+    expected = type(f.default) if f.default is not dataclasses.MISSING else type(f.default_factory())
+    # bool is a subclass of int: refuse `port = true`.
+    if type(value) is not expected:
+        raise ConfigError(f"[{section}] {key} must be {expected.__name__}, not {type(value).__name__} ({value!r})")
+    choices = _CHOICES.get((section, key))
+    if choices and value not in choices:
+        raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, not {value!r}")
+    if section == "server" and key == "public_url" and urlsplit(value).scheme not in ("http", "https"):
+        raise ConfigError(f"[server] public_url must start with http:// or https://, not {value!r}")

@@ -1,0 +1,149 @@
+"""Handler bases: `PageHandler` for cookie-authenticated HTML, `JsonHandler` for
+cookie-less JSON endpoints. Each shapes every error its own way in `write_error`."""
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlsplit
+
+import tornado.web
+
+from ..errors import FyncError, TooManyRequests, Unavailable
+from ..services import accounts
+from ..storage.db import StorageUnavailable
+
+log = logging.getLogger("fync")
+SESSION_COOKIE = "fync_session"
+
+# Pages must never be framed (clickjacking, RFC 9700 §4.16) nor leak their URL onward.
+# No form-action: browsers apply it to the consent POST's redirect to the app.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def as_fync_error(exc: BaseException | None) -> FyncError | None:
+    """The domain error behind an exception, if any (storage faults become 503)."""
+    if isinstance(exc, FyncError):
+        return exc
+    if isinstance(exc, StorageUnavailable):
+        return Unavailable("the database cannot take writes right now; try again shortly")
+    return None
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """What every Fync handler shares: the app's state and in-flight counting."""
+
+    def initialize(self) -> None:
+        self.application.in_flight += 1
+
+    def on_finish(self) -> None:
+        self.application.in_flight -= 1
+
+    @property
+    def fync(self):
+        return self.application
+
+    @property
+    def db(self):
+        return self.application.db
+
+    @property
+    def cfg(self):
+        return self.application.cfg
+
+    def log_exception(self, typ, value, tb) -> None:
+        error = as_fync_error(value)
+        if error is None:
+            super().log_exception(typ, value, tb)
+        elif isinstance(value, StorageUnavailable):
+            log.error("storage unavailable on %s %s: %s", self.request.method, self.request.path, value)
+
+    def error_from(self, kwargs) -> FyncError | None:
+        """In write_error: the domain error raised, with the response status set from it."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        error = as_fync_error(exc)
+        if error is not None:
+            self.set_status(error.status_code)
+            if isinstance(error, TooManyRequests):
+                self.set_header("Retry-After", str(error.retry_after))
+        return error
+
+    def write_json(self, data, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(data, separators=(",", ":")))
+
+
+class PageHandler(BaseHandler):
+    """HTML pages; the user comes from the server-side session cookie."""
+
+    def set_default_headers(self) -> None:
+        for name, value in PAGE_HEADERS.items():
+            self.set_header(name, value)
+
+    async def prepare(self) -> None:
+        self.session_token = self.get_cookie(SESSION_COOKIE)
+        self.current_user = await accounts.session_user(self.db, self.session_token)
+
+    async def log_in(self, user_id: int) -> None:
+        """A fresh session; one planted before login is ended, never adopted."""
+        if self.session_token:
+            await accounts.end_session(self.db, self.session_token)
+        self.set_session(await accounts.start_session(self.db, user_id))
+
+    def set_session(self, token: str) -> None:
+        self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
+                        secure=self.fync.secure, expires_days=accounts.SESSION_DAYS)
+
+    def render(self, template: str, **kwargs) -> None:
+        kwargs.setdefault("error", None)
+        super().render(template, cfg=self.cfg, **kwargs)
+
+    def local_next(self, default: str = "/") -> str:
+        return safe_next(self.get_argument("next", default), default)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        error = self.error_from(kwargs)
+        message = error.description if error else self._reason
+        self.render("error.html", status=self.get_status(), message=message)
+
+
+def safe_next(target: str, default: str = "/") -> str:
+    """Only a local path: `//host`, `/\\host`, schemes and control chars go to default."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(c) < 0x20 for c in target):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
+
+
+class JsonHandler(BaseHandler):
+    """Cookie-less JSON endpoints: exempt from XSRF, CORS-open, errors as JSON."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def check_xsrf_cookie(self) -> None:
+        """No cookie identifies the caller here, so a forged cross-site POST gains nothing."""
+
+    def options(self, *args) -> None:
+        self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+        self.set_header("Access-Control-Max-Age", "86400")
+        self.set_status(204)
+        self.finish()
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        error = self.error_from(kwargs)
+        if error is not None:
+            body = error.body()
+        else:
+            body = {"error": "server_error" if self.get_status() >= 500 else "invalid_request",
+                    "error_description": self._reason}
+        self.write_json(body, self.get_status())

@@ -1,0 +1,162 @@
+"""Accounts, passwords and web sessions (SPEC §2).
+
+Passwords are hashed with argon2id (argon2-cffi's RFC 9106 low-memory profile:
+64 MiB, t=3, p=4) in a thread, at most two at a time, so a burst of logins can
+neither block the event loop nor exhaust memory. A stored hash made with older
+parameters is rehashed at the next successful login.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+
+import argon2
+
+from .. import clock
+from ..errors import ValidationError
+from ..models import User
+from ..storage import sessions as session_store
+from ..storage import users as user_store
+from ..storage.db import Database, Transaction
+
+USERNAME = re.compile(r"[a-z0-9_]{1,30}")
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
+SESSION_DAYS = 30
+MAX_INTERESTS, MAX_TAG = 30, 40
+
+
+class Passwords:
+    """argon2id hashing off the event loop, bounded in concurrency."""
+
+    def __init__(self, hasher: argon2.PasswordHasher | None = None, concurrency: int = 2):
+        self.hasher = hasher or argon2.PasswordHasher()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._dummy: str | None = None
+
+    async def _run(self, fn, *args):
+        async with self._slots:
+            return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self.hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """Constant work whether or not the account exists (a dummy hash stands in)."""
+        if stored is None:
+            self._dummy = self._dummy or await self.hash("not a real password")
+            stored = self._dummy
+        try:
+            return await self._run(self.hasher.verify, stored, password)
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self.hasher.check_needs_rehash(stored)
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.fullmatch(username or ""):
+        raise ValidationError("username: 1 to 30 of a-z, 0-9 and _", "username")
+    return username
+
+
+def check_password(password: str) -> str:
+    if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
+        raise ValidationError(f"password: {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password")
+    return password
+
+
+def parse_interests(text: str) -> list[str]:
+    """Comma-separated tags → lowercase, trimmed, unique, in the order given."""
+    tags = []
+    for part in (text or "").split(","):
+        tag = " ".join(part.split()).lower()
+        if tag and tag not in tags:
+            if len(tag) > MAX_TAG:
+                raise ValidationError(f"interests: each at most {MAX_TAG} characters", "interests")
+            tags.append(tag)
+    if len(tags) > MAX_INTERESTS:
+        raise ValidationError(f"interests: at most {MAX_INTERESTS}", "interests")
+    return tags
+
+
+async def create_user(db: Database, passwords: Passwords, username: str, password: str,
+                      display_name: str = "", admin: bool = False) -> int:
+    """A new account; the first one on an empty instance is admin."""
+    check_username(username)
+    check_password(password)
+    display_name = (display_name or "").strip()[:100]
+    password_hash = await passwords.hash(password)
+    async with db.transaction() as tx:
+        if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
+            raise ValidationError("that username is taken", "username")
+        first = await user_store.count_users(tx) == 0
+        return await user_store.insert_user(tx, username, password_hash, display_name,
+                                            clock.now(), is_admin=admin or first)
+
+
+async def authenticate(db: Database, passwords: Passwords, username: str, password: str) -> int | None:
+    """The user id when the password is right; rehashes outdated hashes."""
+    if len(password) > MAX_PASSWORD:
+        return None
+    found = await user_store.get_password_hash(db, username)
+    ok = await passwords.verify(found[1] if found else None, password)
+    if not (ok and found):
+        return None
+    user_id, stored = found
+    if passwords.needs_rehash(stored):
+        new_hash = await passwords.hash(password)
+        async with db.transaction() as tx:
+            await user_store.update_password_hash(tx, user_id, new_hash)
+    return user_id
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def start_session(db: Database, user_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    async with db.transaction() as tx:
+        await session_store.insert_session(tx, _digest(token), user_id, now, now + SESSION_DAYS * 86400)
+    return token
+
+
+async def session_user(db: Database, token: str | None) -> User | None:
+    if not token or len(token) > 100:
+        return None
+    user_id = await session_store.get_session_user_id(db, _digest(token), clock.now())
+    return None if user_id is None else await user_store.get_user(db, user_id)
+
+
+def session_hash(token: str) -> bytes:
+    return _digest(token)
+
+
+async def end_session(db: Database, token: str) -> None:
+    async with db.transaction() as tx:
+        await session_store.delete_session(tx, _digest(token))
+
+
+async def update_profile(db: Database, user_id: int, display_name: str, bio: str,
+                         interests: str) -> None:
+    tags = parse_interests(interests)
+    async with db.transaction() as tx:
+        await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
+                                        (bio or "").strip()[:2000], tags)
+
+
+async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str,
+                       on_changed=None) -> None:
+    """New password: every web session ends, and so does every OAuth grant
+    (`on_changed(tx, user_id)`), since a changed password means "lock others out"."""
+    check_password(new_password)
+    new_hash = await passwords.hash(new_password)
+    async with db.transaction() as tx:
+        await user_store.update_password_hash(tx, user_id, new_hash)
+        await session_store.delete_user_sessions(tx, user_id)
+        if on_changed:
+            await on_changed(tx, user_id)

@@ -1,0 +1,151 @@
+"""The SQLite connection pair every storage module goes through.
+
+WAL with `synchronous=NORMAL`: a committed transaction survives a crash of the
+process (not a power loss of the machine, which may roll back the last commits).
+Writes go through one connection under an asyncio lock with `BEGIN IMMEDIATE`, so
+two coroutines never interleave statements inside one transaction and a
+read-then-write never fails on a lock upgrade. Reads use a second connection, so
+they only ever see committed rows.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable
+
+import aiosqlite
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA journal_size_limit=67108864",
+)
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take writes now (disk full, read-only file, locked)."""
+
+
+class Database:
+    """One writer connection (serialised by a lock) and one reader connection."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> "Database":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        self._reader = await self._connect()
+        return self
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in PRAGMAS:
+            await conn.execute(pragma)
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL back into the main file (on shutdown and after backups)."""
+        async with self._write_lock:
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reads -----------------------------------------------------------------
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    # -- writes ----------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator["Transaction"]:
+        """`async with db.transaction() as tx:` — commits on success, rolls back on error."""
+        async with self._write_lock:
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StorageUnavailable(str(exc)) from exc
+            try:
+                yield Transaction(self._writer)
+                await self._writer.execute("COMMIT")
+            except BaseException as exc:
+                await self._rollback()
+                if _is_storage_fault(exc):
+                    raise StorageUnavailable(str(exc)) from exc
+                raise
+
+    async def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self._writer.in_transaction:
+                await self._writer.execute("ROLLBACK")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One write statement in its own transaction; returns the rows changed."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def run_script(self, script: str) -> None:
+        """Run a multi-statement script under the write lock (migrations)."""
+        async with self._write_lock:
+            try:
+                await self._writer.executescript(script)
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def backup_to(self, target: Path) -> None:
+        """A consistent online copy through SQLite's backup API."""
+        async with aiosqlite.connect(str(target)) as dest:
+            await self._reader.backup(dest)
+
+
+class Transaction:
+    """The writer connection inside `Database.transaction()`."""
+
+    def __init__(self, conn: aiosqlite.Connection):
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return cur.rowcount
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run an INSERT and return the new row's id."""
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return cur.lastrowid
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+
+def _is_storage_fault(exc: BaseException) -> bool:
+    """Disk full, read-only file or lock timeout: the instance should answer 503."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    return any(s in text for s in ("full", "readonly", "read-only", "locked", "disk i/o"))

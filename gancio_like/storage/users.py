@@ -1,0 +1,64 @@
+"""Accounts: the users table and their interests."""
+from __future__ import annotations
+
+import sqlite3
+
+from ..models import User
+from .db import Database, Transaction
+
+_COLUMNS = "id, username, display_name, bio, is_admin, created_at"
+
+
+def _user(row: sqlite3.Row, interests: tuple[str, ...] = ()) -> User:
+    return User(row["id"], row["username"], row["display_name"], row["bio"],
+                bool(row["is_admin"]), row["created_at"], interests)
+
+
+async def insert_user(tx: Transaction, username: str, password_hash: str,
+                      display_name: str, now: int, is_admin: bool = False) -> int:
+    return await tx.insert(
+        "INSERT INTO users (username, display_name, password_hash, is_admin, created_at) "
+        "VALUES (?, ?, ?, ?, ?)", (username, display_name, password_hash, int(is_admin), now))
+
+
+async def count_users(db: Database | Transaction) -> int:
+    row = await db.fetchone("SELECT count(*) FROM users")
+    return row[0]
+
+
+async def get_user(db: Database, user_id: int) -> User | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    return None if row is None else _user(row, await list_interests(db, user_id))
+
+
+async def get_user_by_name(db: Database, username: str) -> User | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,))
+    return None if row is None else _user(row, await list_interests(db, row["id"]))
+
+
+async def get_password_hash(db: Database, username: str) -> tuple[int, str] | None:
+    row = await db.fetchone("SELECT id, password_hash FROM users WHERE username = ?", (username,))
+    return None if row is None else (row["id"], row["password_hash"])
+
+
+async def list_users(db: Database) -> list[User]:
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM users ORDER BY username")
+    return [_user(r) for r in rows]
+
+
+async def list_interests(db: Database, user_id: int) -> tuple[str, ...]:
+    rows = await db.fetchall("SELECT tag FROM user_interests WHERE user_id = ? ORDER BY tag", (user_id,))
+    return tuple(r["tag"] for r in rows)
+
+
+async def update_profile(tx: Transaction, user_id: int, display_name: str, bio: str,
+                         interests: list[str]) -> None:
+    await tx.execute("UPDATE users SET display_name = ?, bio = ? WHERE id = ?",
+                     (display_name, bio, user_id))
+    await tx.execute("DELETE FROM user_interests WHERE user_id = ?", (user_id,))
+    for tag in interests:
+        await tx.execute("INSERT INTO user_interests (user_id, tag) VALUES (?, ?)", (user_id, tag))
+
+
+async def update_password_hash(tx: Transaction, user_id: int, password_hash: str) -> None:
+    await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
