@@ -235,6 +235,11 @@ def test_bearer_scheme_case_insensitive_item_40(scheme):
     assert params.parse_bearer(f"{scheme} abc.DEF-_~+/9==") == "abc.DEF-_~+/9=="
 
 
+def test_bearer_and_basic_allow_several_spaces_after_scheme():
+    assert params.parse_bearer("Bearer   abc") == "abc"
+    assert params.parse_basic_auth("Basic   " + base64.b64encode(b"a:b").decode()) == ("a", "b")
+
+
 def test_bearer_absent_or_other_scheme():
     assert params.parse_bearer(None) is None
     assert params.parse_bearer("") is None
@@ -552,9 +557,10 @@ def test_match_loopback_refuses_other_changes_item_5(requested):
     assert match_redirect_uri(requested, [L]) is None
 
 
-def test_match_localhost_is_exact_only():
-    # RFC 8252 §7.3 port relaxation is for loopback IP literals, not "localhost".
-    assert match_redirect_uri("http://localhost:3000/cb", ["http://localhost/cb"]) is None
+def test_match_localhost_any_port_as_spec_says():
+    # SPEC §3: "a loopback URI matches on any port"; localhost is loopback there.
+    assert match_redirect_uri("http://localhost:3000/cb", ["http://localhost/cb"]) == "http://localhost:3000/cb"
+    assert match_redirect_uri("http://localhost:3000/cb2", ["http://localhost/cb"]) is None
     assert match_redirect_uri("http://localhost/cb", ["http://localhost/cb"]) == "http://localhost/cb"
 
 
@@ -562,6 +568,7 @@ REGISTERED = [C, L, "http://[::1]:8080/cb?x=1", "http://localhost/cb", "com.exam
 _LOOPBACK_VARIANTS = {
     L: ["http://127.0.0.1{}/cb"],
     "http://[::1]:8080/cb?x=1": ["http://[::1]{}/cb?x=1"],
+    "http://localhost/cb": ["http://localhost{}/cb"],
 }
 
 

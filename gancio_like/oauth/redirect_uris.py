@@ -26,7 +26,7 @@ _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 # Excludes '%' (percent-decoded hosts differ between parsers), ';', '*' and friends.
 _HOST = re.compile(r"[a-z0-9._:-]+")
 # RFC 8252 §7.3 port matching applies to loopback IP literals only, not "localhost".
-_LOOPBACK_IP_URI = re.compile(r"(http://(?:127\.0\.0\.1|\[::1\]))(?::([1-9][0-9]{0,4}))?([/?].*)?")
+_LOOPBACK_IP_URI = re.compile(r"(http://(?:127\.0\.0\.1|\[::1\]|localhost))(?::([1-9][0-9]{0,4}))?([/?].*)?")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -84,7 +84,7 @@ def _check_authority(parts: SplitResult) -> None:
     host = parts.hostname
     if host is None:
         return
-    if False:
+    if "*" in host:
         raise InvalidRedirectURI("wildcards are not allowed in redirect URIs")
     if not _HOST.fullmatch(host):
         raise InvalidRedirectURI("redirect URI host must be a DNS name or an IP address")
@@ -124,7 +124,8 @@ def match_redirect_uri(requested: str | None, registered: list[str]) -> str | No
 
 def _is_loopback_port_variant(requested: str, registered: str) -> bool:
     # RFC 8252 §7.3: native apps get an ephemeral port, so the port may differ while
-    # scheme, host, path and query stay byte-identical.
+    # scheme, host, path and query stay byte-identical. SPEC §3 counts `localhost`
+    # as loopback too (the RFC only recommends the IP literals).
     base = _without_loopback_port(registered)
     return base is not None and base == _without_loopback_port(requested)
 
