@@ -15,7 +15,9 @@ import tornado.web
 from . import __version__
 from .config import Config
 from .handlers import routes
+from .oauth.context import OAuthContext
 from .plugins import PluginHost
+from .scopes import ScopeRegistry
 from .services.accounts import Passwords
 from .services.throttle import Throttle
 from .storage import migrate, tokens
@@ -37,6 +39,8 @@ class FyncApplication(tornado.web.Application):
         self.login_throttle = Throttle(cfg.security.login_failures_per_minute, window)
         self.registration_throttle = Throttle(cfg.oauth.registrations_per_hour_per_ip, 3600)
         self.in_flight = 0
+        self.scopes = ScopeRegistry()
+        self.oauth = OAuthContext(cfg, db, self.scopes)
         super().__init__(
             routes.build(plugins),
             cookie_secret=secret,

@@ -118,6 +118,14 @@ _CHOICES = {
     ("oauth", "registration"): ("open", "approval", "closed"),
     ("oauth", "require_pkce"): ("public", "always"),
 }
+# Whole numbers are never negative; these ones have tighter bounds (min, max).
+_RANGES = {
+    ("server", "port"): (0, 65535),
+    ("server", "max_body_size"): (1, None),
+    ("oauth", "code_ttl"): (1, None),
+    ("oauth", "registrations_per_hour_per_ip"): (1, None),
+    ("security", "login_failures_per_minute"): (1, None),
+}
 # Variables that share the FYNC_ prefix but are not config keys.
 _NOT_KEYS = {"FYNC_CONFIG"}
 
@@ -216,6 +224,13 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
     # bool is a subclass of int: refuse `port = true`.
     if type(value) is not expected:
         raise ConfigError(f"[{section}] {key} must be {expected.__name__}, not {type(value).__name__} ({value!r})")
+    if expected is list and not all(type(item) is str for item in value):
+        raise ConfigError(f"[{section}] {key} must be a list of strings, not {value!r}")
+    if expected is int:
+        low, high = _RANGES.get((section, key), (0, None))
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"[{section}] {key} must be {bounds}, not {value!r}")
     choices = _CHOICES.get((section, key))
     if choices and value not in choices:
         raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, not {value!r}")

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import tornado.web
 
-from ..errors import FyncError, TooManyRequests, Unavailable
+from ..errors import FyncError, Unavailable
+from ..oauth.errors import OAuthError
 from ..services import accounts
 from ..storage.db import StorageUnavailable
 
@@ -25,9 +26,9 @@ PAGE_HEADERS = {
 }
 
 
-def as_fync_error(exc: BaseException | None) -> FyncError | None:
-    """The domain error behind an exception, if any (storage faults become 503)."""
-    if isinstance(exc, FyncError):
+def as_fync_error(exc: BaseException | None) -> FyncError | OAuthError | None:
+    """The domain or protocol error behind an exception, if any (storage faults become 503)."""
+    if isinstance(exc, (FyncError, OAuthError)):
         return exc
     if isinstance(exc, StorageUnavailable):
         return Unavailable("the database cannot take writes right now; try again shortly")
@@ -62,13 +63,13 @@ class BaseHandler(tornado.web.RequestHandler):
         elif isinstance(value, StorageUnavailable):
             log.error("storage unavailable on %s %s: %s", self.request.method, self.request.path, value)
 
-    def error_from(self, kwargs) -> FyncError | None:
-        """In write_error: the domain error raised, with the response status set from it."""
+    def error_from(self, kwargs) -> FyncError | OAuthError | None:
+        """In write_error: the error raised, with the response status set from it."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         error = as_fync_error(exc)
         if error is not None:
             self.set_status(error.status_code)
-            if isinstance(error, TooManyRequests):
+            if getattr(error, "retry_after", None):
                 self.set_header("Retry-After", str(error.retry_after))
         return error
 

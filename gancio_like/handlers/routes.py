@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from . import web
+from . import api_account, oauth, web
+from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
 API_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
@@ -31,8 +32,33 @@ def core_routes() -> list[tuple]:
         (r"/login", web.LoginHandler),
         (r"/logout", web.LogoutHandler),
         (r"/settings", web.SettingsHandler),
+        (r"/\.well-known/oauth-authorization-server", oauth.MetadataHandler),
+        (r"/oauth/authorize", oauth.AuthorizeHandler),
+        (r"/authorize", oauth.AuthorizeHandler),
+        (r"/oauth/token", oauth.TokenHandler),
+        (r"/oauth2/token", oauth.TokenHandler),
+        (r"/oauth/access_token", oauth.TokenHandler),
+        (r"/oauth/revoke", oauth.RevokeHandler),
+        (r"/oauth/introspect", oauth.IntrospectHandler),
+        (r"/oauth/register", oauth.RegisterHandler),
+        (r"/oauth/register/([^/]+)", oauth.RegistrationManagementHandler),
+        (r"/api/client", oauth.GancioClientHandler),
+        (r"/api", api_account.ApiIndexHandler),
+        (r"/api/me", api_account.MeHandler),
     ]
 
 
 def build(plugins) -> list[tuple]:
-    return core_routes()
+    routes = core_routes()
+    check_scopes_declared(routes)
+    return routes
+
+
+def check_scopes_declared(routes: list[tuple]) -> None:
+    """Refuse to start with an API method that declares no scope (SPEC §7)."""
+    for pattern, handler, *_ in routes:
+        if isinstance(handler, type) and issubclass(handler, ApiHandler):
+            for method, scope in declared_scopes(handler).items():
+                if scope is None:
+                    raise ValueError(f"{handler.__name__}.{method.lower()} ({pattern}) declares no scope: "
+                                     "use @requires_scope(...) or @public")

@@ -2,6 +2,12 @@
 
 Single process, so memory is exact; a restart forgets, which only helps the
 guesser for one window. Keys are e.g. ("login-user", name) or ("login-ip", ip).
+Keys whose hits have all aged out are swept once a window, so memory stays bounded
+by the traffic of the last window or two.
+
+`attempt()` checks and counts in one step (no await in between), so concurrent
+guesses cannot all pass the check before the first of them is counted; a caller
+gives the hit back with `forgive()` when the attempt turns out fine.
 """
 from __future__ import annotations
 
@@ -14,6 +20,11 @@ class Throttle:
     def __init__(self, limit: int, window: int):
         self.limit, self.window = limit, window
         self._hits: dict[tuple, collections.deque] = {}
+        self._swept = clock.now()
+
+    def __len__(self) -> int:
+        """Keys currently tracked."""
+        return len(self._hits)
 
     def _recent(self, key: tuple, now: int) -> collections.deque:
         hits = self._hits.get(key)
@@ -37,9 +48,33 @@ class Throttle:
 
     def hit(self, *keys: tuple) -> None:
         now = clock.now()
+        self._sweep(now)
         for key in keys:
             self._recent(key, now)
             self._hits.setdefault(key, collections.deque()).append(now)
+
+    def attempt(self, *keys: tuple) -> int:
+        """Count an attempt unless a key is over its limit; returns retry_after (0 = go ahead)."""
+        wait = self.retry_after(*keys)
+        if not wait:
+            self.hit(*keys)
+        return wait
+
+    def forgive(self, *keys: tuple) -> None:
+        """Take back one hit per key (an attempt that succeeded)."""
+        for key in keys:
+            hits = self._hits.get(key)
+            if hits:
+                hits.pop()
+                if not hits:
+                    del self._hits[key]
+
+    def _sweep(self, now: int) -> None:
+        if now - self._swept < self.window:
+            return
+        self._swept = now
+        for key in list(self._hits):
+            self._recent(key, now)
 
     def reset(self, key: tuple) -> None:
         self._hits.pop(key, None)

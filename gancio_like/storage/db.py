@@ -142,6 +142,10 @@ class Transaction:
         async with self._conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
 
 def _is_storage_fault(exc: BaseException) -> bool:
     """Disk full, read-only file or lock timeout: the instance should answer 503."""

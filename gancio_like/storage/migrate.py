@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import Database
+from .db import Database, StorageUnavailable
 
 CORE_MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 FILENAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
+# Fync runs each migration in its own transaction; a file must not end or nest it.
+TRANSACTION_CONTROL = re.compile(r"(BEGIN|COMMIT|END|ROLLBACK)\b(?!\s+TO\b)", re.I)
 
 BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,11 +49,35 @@ class Migration:
 
 def read_folder(owner: str, folder: Path) -> list[Migration]:
     """The migrations in a folder, in order; a stray .sql name is an error."""
-    found = []
+    found, numbers = [], {}
     for path in sorted(Path(folder).glob("*.sql")):
-        if not FILENAME.match(path.name):
+        match = FILENAME.match(path.name)
+        if not match:
             raise MigrationError(f"{owner}: migration file {path} must be named NNNN_name.sql")
+        if match.group(1) in numbers:
+            raise MigrationError(f"{owner}: migrations {numbers[match.group(1)]} and {path.name} "
+                                 f"share the number {match.group(1)}; renumber one")
+        numbers[match.group(1)] = path.name
         found.append(Migration(owner, path.name, path.read_text(encoding="utf-8")))
+    return found
+
+
+def statements(m: Migration) -> list[str]:
+    """The file's SQL statements, one by one; refuses what would escape the transaction."""
+    found, buf = [], ""
+    for char in m.sql:
+        buf += char
+        if char == ";" and sqlite3.complete_statement(buf):
+            found.append(buf)
+            buf = ""
+    if buf.strip():
+        if not sqlite3.complete_statement(buf + "\n;"):
+            raise MigrationError(f"{m.owner} migration {m.name} ends inside a comment or string")
+        found.append(buf)
+    for sql in found:
+        if TRANSACTION_CONTROL.match(LEADING_COMMENTS.sub("", sql, count=1)):
+            raise MigrationError(f"{m.owner} migration {m.name} must not begin, commit or roll back "
+                                 "a transaction itself: each file already runs in one")
     return found
 
 
@@ -75,18 +103,16 @@ async def pending(db: Database, migrations: list[Migration]) -> list[Migration]:
 
 
 async def apply(db: Database, migrations: list[Migration]) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction."""
+    """Apply every pending migration, each in one transaction with its bookkeeping row."""
     todo = await pending(db, migrations)
     for m in todo:
-        record = ("INSERT INTO schema_migrations (owner, name, checksum, applied_at) "
-                  f"VALUES ({_quote(m.owner)}, {_quote(m.name)}, {_quote(m.checksum)}, {int(time.time())});")
+        sql = statements(m)
         try:
-            await db.run_script(f"BEGIN IMMEDIATE;\n{m.sql}\n;{record}\nCOMMIT;")
-        except Exception as exc:
+            async with db.transaction() as tx:
+                for statement in sql:
+                    await tx.execute(statement)
+                await tx.execute("INSERT INTO schema_migrations (owner, name, checksum, applied_at) "
+                                 "VALUES (?, ?, ?, ?)", (m.owner, m.name, m.checksum, int(time.time())))
+        except (sqlite3.Error, StorageUnavailable) as exc:
             raise MigrationError(f"{m.owner} migration {m.name} failed: {exc}") from exc
     return todo
-
-
-def _quote(text: str) -> str:
-    """SQL string literal; names here come from our own file names, checked above."""
-    return "'" + text.replace("'", "''") + "'"

@@ -1,15 +1,172 @@
-"""Grants (token families), access and refresh tokens, authorization codes.
+"""Grants (token families), access and refresh tokens, authorization codes,
+pending authorization requests and remembered consent.
 
 Only SHA-256 digests of codes and tokens are stored, so a leaked database
 opens nothing. A grant is a token family: revoking it ends every token in it.
 """
 from __future__ import annotations
 
+import sqlite3
+
 from .. import clock
-from .db import Transaction
+from ..models import AccessGrant
+from .db import Database, Transaction
+
+# -- pending authorization requests (the consent page acts on these only) ---------
 
 
-async def revoke_user_grants(tx: Transaction, user_id: int) -> int:
-    """End every app's access for a user (e.g. after a password change)."""
-    return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-                            (clock.now(), user_id))
+async def insert_request(tx: Transaction, id_hash: bytes, session_hash: bytes, client_pk: int,
+                         user_id: int, redirect_uri: str, redirect_uri_sent: bool, scope: str,
+                         state: str | None, code_challenge: str | None, replace_existing: bool,
+                         expires_at: int) -> None:
+    await tx.execute(
+        "INSERT INTO authorization_requests (id_hash, session_hash, client_pk, user_id, redirect_uri, "
+        "redirect_uri_sent, scope, state, code_challenge, replace_existing, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (id_hash, session_hash, client_pk, user_id, redirect_uri, int(redirect_uri_sent), scope,
+         state, code_challenge, int(replace_existing), expires_at))
+
+
+async def take_request(tx: Transaction, id_hash: bytes, session_hash: bytes) -> sqlite3.Row | None:
+    """The request shown to this session, removed so it cannot be answered twice."""
+    row = await tx.fetchone("SELECT * FROM authorization_requests WHERE id_hash = ? AND session_hash = ? "
+                            "AND expires_at > ?", (id_hash, session_hash, clock.now()))
+    if row is not None:
+        await tx.execute("DELETE FROM authorization_requests WHERE id_hash = ?", (id_hash,))
+    return row
+
+
+# -- authorization codes -------------------------------------------------------------
+
+
+async def insert_code(tx: Transaction, code_hash: bytes, client_pk: int, user_id: int,
+                      redirect_uri: str, redirect_uri_sent: bool, scope: str,
+                      code_challenge: str | None, expires_at: int) -> None:
+    await tx.execute(
+        "INSERT INTO authorization_codes (code_hash, client_pk, user_id, redirect_uri, "
+        "redirect_uri_sent, scope, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (code_hash, client_pk, user_id, redirect_uri, int(redirect_uri_sent), scope,
+         code_challenge, expires_at))
+
+
+async def get_code(tx: Transaction, code_hash: bytes) -> sqlite3.Row | None:
+    return await tx.fetchone("SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,))
+
+
+async def mark_code_used(tx: Transaction, code_hash: bytes, grant_id: int, now: int) -> bool:
+    """Spend a code exactly once: False when another request spent it first."""
+    changed = await tx.execute("UPDATE authorization_codes SET used_at = ?, grant_id = ? "
+                               "WHERE code_hash = ? AND used_at IS NULL", (now, grant_id, code_hash))
+    return changed == 1
+
+
+# -- grants and tokens -----------------------------------------------------------------
+
+
+async def insert_grant(tx: Transaction, client_pk: int, user_id: int, scope: str, now: int) -> int:
+    return await tx.insert("INSERT INTO grants (client_pk, user_id, scope, created_at, last_used_at) "
+                           "VALUES (?, ?, ?, ?, ?)", (client_pk, user_id, scope, now, now))
+
+
+async def insert_token(tx: Transaction, token_hash: bytes, grant_id: int, kind: str, scope: str,
+                       now: int, expires_at: int | None) -> None:
+    await tx.execute("INSERT INTO tokens (token_hash, grant_id, kind, scope, created_at, expires_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (token_hash, grant_id, kind, scope, now, expires_at))
+
+
+_TOKEN_ROW = ("SELECT t.token_hash, t.kind, t.scope, t.created_at, t.expires_at, t.spent_at, "
+              "t.revoked_at, t.grant_id, g.client_pk, g.user_id, g.revoked_at AS grant_revoked_at, "
+              "c.client_id, c.status AS client_status, u.username "
+              "FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_pk "
+              "JOIN users u ON u.id = g.user_id WHERE t.token_hash = ?")
+
+
+async def get_token(db: Database | Transaction, token_hash: bytes) -> sqlite3.Row | None:
+    """A token with its grant, client and user, whatever its state."""
+    return await db.fetchone(_TOKEN_ROW, (token_hash,))
+
+
+def is_live(row: sqlite3.Row, now: int) -> bool:
+    """Not revoked, not spent, not expired, its family and client still in good standing."""
+    return (row["revoked_at"] is None and row["grant_revoked_at"] is None
+            and row["spent_at"] is None and row["client_status"] == "active"
+            and (row["expires_at"] is None or row["expires_at"] > now))
+
+
+async def get_access_grant(db: Database, token_hash: bytes, now: int) -> AccessGrant | None:
+    """The bearer check: one indexed lookup joining token, grant and client."""
+    row = await db.fetchone(
+        "SELECT t.scope, t.expires_at, t.grant_id, g.user_id, g.client_pk, c.client_id "
+        "FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_pk "
+        "WHERE t.token_hash = ? AND t.kind = 'access' AND t.revoked_at IS NULL "
+        "AND g.revoked_at IS NULL AND c.status = 'active'", (token_hash,))
+    if row is None or (row["expires_at"] is not None and row["expires_at"] <= now):
+        return None
+    return AccessGrant(row["user_id"], row["client_pk"], row["client_id"], row["grant_id"],
+                       frozenset(row["scope"].split()), row["expires_at"])
+
+
+async def mark_token_spent(tx: Transaction, token_hash: bytes, now: int) -> bool:
+    """Rotate a refresh token exactly once: False when it was already spent."""
+    changed = await tx.execute("UPDATE tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL",
+                               (now, token_hash))
+    return changed == 1
+
+
+async def touch_grant(tx: Transaction, grant_id: int, now: int) -> None:
+    await tx.execute("UPDATE grants SET last_used_at = ? WHERE id = ?", (now, grant_id))
+
+
+async def revoke_token(tx: Transaction, token_hash: bytes) -> None:
+    await tx.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                     (clock.now(), token_hash))
+
+
+async def revoke_grant(tx: Transaction, grant_id: int) -> None:
+    await tx.execute("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                     (clock.now(), grant_id))
+
+
+async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | None = None) -> int:
+    """End a user's app access: for one client, or (password change) for all."""
+    if client_pk is None:
+        return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                                (clock.now(), user_id))
+    return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND client_pk = ? "
+                            "AND revoked_at IS NULL", (clock.now(), user_id, client_pk))
+
+
+async def revoke_client_grants(tx: Transaction, client_pk: int) -> int:
+    return await tx.execute("UPDATE grants SET revoked_at = ? WHERE client_pk = ? AND revoked_at IS NULL",
+                            (clock.now(), client_pk))
+
+
+async def delete_expired(tx: Transaction, now: int) -> int:
+    """Housekeeping: codes, requests and tokens that can never be used again."""
+    removed = await tx.execute("DELETE FROM authorization_codes WHERE expires_at <= ?", (now - 86400,))
+    removed += await tx.execute("DELETE FROM authorization_requests WHERE expires_at <= ?", (now,))
+    removed += await tx.execute("DELETE FROM tokens WHERE expires_at <= ?", (now - 86400,))
+    return removed
+
+
+# -- remembered consent ------------------------------------------------------------------
+
+
+async def get_consent(db: Database | Transaction, user_id: int, client_pk: int) -> frozenset[str]:
+    scope = await db.fetchval("SELECT scope FROM consents WHERE user_id = ? AND client_pk = ?",
+                              (user_id, client_pk))
+    return frozenset((scope or "").split())
+
+
+async def upsert_consent(tx: Transaction, user_id: int, client_pk: int, scope: str, now: int) -> None:
+    await tx.execute(
+        "INSERT INTO consents (user_id, client_pk, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (user_id, client_pk) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        (user_id, client_pk, scope, now, now))
+
+
+async def delete_consent(tx: Transaction, user_id: int, client_pk: int | None = None) -> None:
+    if client_pk is None:
+        await tx.execute("DELETE FROM consents WHERE user_id = ?", (user_id,))
+    else:
+        await tx.execute("DELETE FROM consents WHERE user_id = ? AND client_pk = ?", (user_id, client_pk))

@@ -1,0 +1,109 @@
+"""The bearer-protected API base (SPEC §4, RFC 6750).
+
+Every HTTP method of an `ApiHandler` declares its scope with `@requires_scope(...)`
+or `@public`; the route table refuses, at startup, a method that declares neither.
+Authentication happens in `prepare()`, before the method runs.
+"""
+from __future__ import annotations
+
+import json
+
+from ..errors import ValidationError
+from ..oauth import bearer
+from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
+from ..oauth.params import parse_bearer
+from ..storage import users as user_store
+from .base import JsonHandler
+
+SCOPE_ATTR = "fync_scope"
+PUBLIC = "(public)"
+API_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def requires_scope(scope: str):
+    """Declare the scope an API method needs."""
+    def mark(method):
+        setattr(method, SCOPE_ATTR, scope)
+        return method
+    return mark
+
+
+def public(method):
+    """Declare an API method open to anyone (a token, if sent, is still checked)."""
+    setattr(method, SCOPE_ATTR, PUBLIC)
+    return method
+
+
+def declared_scopes(handler_class) -> dict[str, str | None]:
+    """{method: scope or PUBLIC or None (undeclared)} for each method the class serves."""
+    found = {}
+    for name in API_METHODS:
+        method = getattr(handler_class, name, None)
+        if method is not None and getattr(handler_class, name) is not getattr(JsonHandler, name, None):
+            found[name.upper()] = getattr(method, SCOPE_ATTR, None)
+    return found
+
+
+class ApiHandler(JsonHandler):
+    """JSON API: bearer auth in prepare, `self.current_user`, `self.current_token`."""
+
+    current_token = None
+
+    async def prepare(self) -> None:
+        if self.request.method == "OPTIONS":
+            return
+        method = getattr(self, self.request.method.lower(), None)
+        scope = getattr(method, SCOPE_ATTR, None)
+        if scope is None:  # undeclared methods never run (also refused at startup)
+            raise InsufficientScope("this method declares no scope", scope="")
+        token = self._bearer_token()
+        if token is not None:
+            self.current_token = await bearer.authenticate(self.fync.oauth, token)
+            self.current_user = await user_store.get_user(self.db, self.current_token.user_id)
+        if scope is PUBLIC:
+            return
+        if token is None:
+            raise MissingToken()
+        bearer.require_scope(self.current_token, scope)
+
+    def _bearer_token(self) -> str | None:
+        if "access_token" in self.request.query_arguments:
+            # OAuth 2.1 §5.1: never in the URL, where logs and Referer headers keep it.
+            raise InvalidToken("send the access token in the Authorization header, not the URL")
+        token = parse_bearer(self.request.headers.get("Authorization"))
+        if token is not None and "access_token" in self.request.body_arguments:
+            raise InvalidRequest("access token sent both in the header and the body")
+        return token
+
+    def json_body(self) -> dict:
+        """The request body as a JSON object, or a 400 naming the problem."""
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except (ValueError, RecursionError):
+            raise ValidationError("the body must be valid JSON") from None
+        if not isinstance(data, dict):
+            raise ValidationError("the body must be a JSON object")
+        return data
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OAuthError) and exc.status_code in (401, 403):
+            self.set_header("WWW-Authenticate", _challenge(exc))
+        super().write_error(status_code, **kwargs)
+
+
+class MissingToken(InvalidToken):
+    """No credentials at all: RFC 6750 §3.1 says the challenge carries no error code."""
+    error = "unauthorized"
+
+    def __init__(self):
+        super().__init__("this call needs an access token: send Authorization: Bearer <token>")
+
+
+def _challenge(exc: OAuthError) -> str:
+    if isinstance(exc, MissingToken):
+        return 'Bearer realm="fync"'
+    value = f'Bearer realm="fync", error="{exc.error}", error_description="{exc.description}"'
+    if isinstance(exc, InsufficientScope):
+        value += f', scope="{exc.scope}"'
+    return value

@@ -1,0 +1,186 @@
+"""OAuth 2.0 endpoints (SPEC §3): thin handlers over `gancio_like.oauth`."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode, urlsplit
+
+from ..oauth import authorize, clientauth, introspection, metadata, registration, revocation, token
+from ..oauth.errors import InvalidClient, InvalidClientMetadata, InvalidRequest, OAuthError, RateLimited
+from ..oauth.params import single_params
+from ..services import accounts
+from .base import JsonHandler, PageHandler
+
+
+class MetadataHandler(JsonHandler):
+    """RFC 8414 document; built once, it only changes with the process."""
+
+    def get(self) -> None:
+        if not hasattr(self.fync, "_metadata_json"):
+            self.fync._metadata_json = json.dumps(metadata.server_metadata(self.fync.oauth))
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(self.fync._metadata_json)
+
+
+class AuthorizeHandler(PageHandler):
+    """GET shows consent (or answers at once when remembered); POST records the decision."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+
+    async def get(self) -> None:
+        ctx = self.fync.oauth
+        args = self.request.query_arguments
+        client, redirect_uri, sent = await authorize.resolve_client(ctx, args)
+        if self.current_user is None and client.anonymous:
+            # RFC 9700 §4.11.2: an anonymous client must not get instant error redirects.
+            return self._to_login()
+        try:
+            req = authorize.parse(ctx, client, redirect_uri, sent, args)
+        except OAuthError as exc:
+            return self.redirect(authorize.error_redirect(ctx, redirect_uri, exc))
+        if self.current_user is None:
+            return self._to_login()
+        user_id = self.current_user.id
+        if await authorize.remembered(ctx, user_id, req):
+            return self.redirect(await authorize.approve(ctx, user_id, req, req.scopes, remember=False))
+        request_id = await authorize.save_pending(ctx, accounts.session_hash(self.session_token), user_id, req)
+        self.render("consent.html", req=req, request_id=request_id, redirect_host=_host(req.redirect_uri),
+                    scopes=[(s, ctx.scopes.describe(s)) for s in ctx.scopes.names() if s in req.scopes])
+
+    def _to_login(self) -> None:
+        self.redirect("/login?" + urlencode({"next": self.request.uri}))
+
+    async def post(self) -> None:
+        if self.current_user is None:
+            raise authorize.UnsafeRedirect("log in first, then start again from the app")
+        ticked = {s for raw in self.request.body_arguments.get("scope", [])
+                  for s in raw.decode("utf-8", "replace").split()}
+        url = await authorize.answer(
+            self.fync.oauth, accounts.session_hash(self.session_token),
+            self.get_body_argument("request_id", ""), self.current_user.id,
+            self.get_body_argument("decision", "") == "allow", ticked)
+        self.redirect(url, status=303)
+
+
+def _host(uri: str) -> str:
+    parts = urlsplit(uri)
+    return parts.netloc or f"{parts.scheme}:"
+
+
+class OAuthFormHandler(JsonHandler):
+    """Token, revocation and introspection: form-encoded POSTs, client auth, no caching."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Pragma", "no-cache")
+
+    def form_params(self) -> dict[str, str]:
+        """RFC 6749 §3.2: form-encoded body only; nothing in the query, no duplicates."""
+        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            raise InvalidRequest("send parameters as application/x-www-form-urlencoded")
+        if self.request.query_arguments:
+            raise InvalidRequest("parameters belong in the request body, not the URL")
+        return single_params(self.request.body_arguments)
+
+    async def client(self, params: dict[str, str]):
+        return await clientauth.authenticate(self.fync.oauth, self.request.headers.get("Authorization"), params)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        basic = self.request.headers.get("Authorization", "").lower().startswith("basic")
+        if isinstance(exc, InvalidClient) and basic:
+            self.set_header("WWW-Authenticate", 'Basic realm="fync"')
+        super().write_error(status_code, **kwargs)
+
+
+class TokenHandler(OAuthFormHandler):
+    async def post(self) -> None:
+        params = self.form_params()
+        client = await self.client(params)
+        self.write_json(await token.grant(self.fync.oauth, client, params))
+
+
+class RevokeHandler(OAuthFormHandler):
+    async def post(self) -> None:
+        params = self.form_params()
+        client = await self.client(params)
+        await revocation.revoke(self.fync.oauth, client, params)
+        self.finish()
+
+
+class IntrospectHandler(OAuthFormHandler):
+    async def post(self) -> None:
+        params = self.form_params()
+        client = await self.client(params)
+        self.write_json(await introspection.introspect(self.fync.oauth, client, params))
+
+
+class RegistrationHandler(JsonHandler):
+    """Shared by both registration endpoints: per-IP limit and body parsing."""
+
+    def limit(self) -> None:
+        throttle, key = self.fync.registration_throttle, ("register", self.request.remote_ip)
+        wait = throttle.retry_after(key)
+        if wait:
+            raise RateLimited("too many client registrations from this address", retry_after=wait)
+        throttle.hit(key)
+
+    def json_object(self) -> dict:
+        try:
+            data = json.loads(self.request.body)
+        except (ValueError, RecursionError):
+            raise InvalidClientMetadata("the body must be a JSON object") from None
+        if not isinstance(data, dict):
+            raise InvalidClientMetadata("the body must be a JSON object")
+        return data
+
+
+class GancioClientHandler(RegistrationHandler):
+    """Gancio's `POST /api/client`, form or JSON."""
+
+    async def post(self) -> None:
+        self.limit()
+        if self.request.headers.get("Content-Type", "").startswith("application/json"):
+            data = self.json_object()
+        else:
+            data = single_params(self.request.body_arguments)
+        self.write_json(await registration.register_gancio(self.fync.oauth, data, self.request.remote_ip))
+
+
+class RegisterHandler(RegistrationHandler):
+    """RFC 7591 dynamic client registration."""
+
+    async def post(self) -> None:
+        self.limit()
+        body = await registration.register_rfc7591(self.fync.oauth, self.json_object(), self.request.remote_ip)
+        self.set_header("Cache-Control", "no-store")
+        self.write_json(body, 201)
+
+
+class RegistrationManagementHandler(RegistrationHandler):
+    """RFC 7592: read, update, delete with the registration access token."""
+
+    async def _client(self, client_id: str):
+        return await registration.managed_client(self.fync.oauth, client_id,
+                                                 self.request.headers.get("Authorization"))
+
+    async def get(self, client_id: str) -> None:
+        client = await self._client(client_id)
+        self.write_json(registration.client_document(self.fync.oauth, client))
+
+    async def put(self, client_id: str) -> None:
+        client = await self._client(client_id)
+        self.write_json(await registration.update_rfc7592(self.fync.oauth, client, self.json_object()))
+
+    async def delete(self, client_id: str) -> None:
+        await registration.delete(self.fync.oauth, await self._client(client_id))
+        self.set_status(204)
+        self.finish()
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", 'Bearer realm="fync", error="invalid_token"')
+        super().write_error(status_code, **kwargs)

@@ -1,0 +1,131 @@
+"""The token endpoint's grants (RFC 6749 §4.1.3, §5, §6; RFC 7636 §4.6;
+OAuth 2.1 draft §4.1.3, §4.3 and §10.2; RFC 9700 §2.2.2, §4.14).
+
+Every grant runs inside one write transaction, so checks and the single-use
+update cannot interleave with a concurrent request: of two redemptions of one
+code, or two uses of one refresh token, exactly one succeeds (no grace period).
+"""
+from __future__ import annotations
+
+import sqlite3
+
+from .. import clock
+from ..models import Client
+from ..scopes import format_scope
+from ..storage import tokens as token_store
+from ..storage.db import Transaction
+from . import credentials, pkce
+from .context import OAuthContext
+from .errors import InvalidGrant, InvalidRequest, InvalidScope, UnsupportedGrantType
+
+GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+async def grant(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:
+    """Run one grant and return the RFC 6749 §5.1 response body."""
+    grant_type = params.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required")
+    if grant_type == "authorization_code":
+        return await _authorization_code(ctx, client, params)
+    if grant_type == "refresh_token":
+        return await _refresh_token(ctx, client, params)
+    raise UnsupportedGrantType(f"grant_type must be one of {', '.join(GRANT_TYPES)}")
+
+
+async def _authorization_code(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:
+    code = _required(params, "code")
+    code_hash = credentials.digest(code)
+    async with ctx.db.transaction() as tx:
+        row = await token_store.get_code(tx, code_hash)
+        _check_code(row, client, params)
+        now = clock.now()
+        if row["used_at"] is None:
+            grant_id = await token_store.insert_grant(tx, client.pk, row["user_id"], row["scope"], now)
+            await token_store.mark_code_used(tx, code_hash, grant_id, now)
+            return await _issue(ctx, tx, grant_id, row["scope"], row["scope"], now)
+        # A replayed code means it leaked: end what it issued (RFC 6749 §4.1.2, §10.5),
+        # committed before the error is answered.
+        if row["grant_id"] is not None:
+            await token_store.revoke_grant(tx, row["grant_id"])
+    raise InvalidGrant("authorization code was already used; its tokens are revoked")
+
+
+def _check_code(row: sqlite3.Row | None, client: Client, params: dict[str, str]) -> None:
+    """Everything but single use. Failing here changes nothing, so a thief who
+    replays a code with the wrong client or verifier cannot revoke the real grant."""
+    if row is None or row["client_pk"] != client.pk:
+        raise InvalidGrant("unknown authorization code")
+    if row["expires_at"] <= clock.now():
+        raise InvalidGrant("authorization code expired")
+    verifier = params.get("code_verifier")
+    if row["code_challenge"] is None:
+        if verifier is not None:  # PKCE downgrade (RFC 9700 §4.8.2)
+            raise InvalidRequest("code_verifier sent for a code issued without code_challenge")
+    elif verifier is None:
+        raise InvalidGrant("code_verifier is required: the code was issued with a code_challenge")
+    elif not pkce.verify(verifier, row["code_challenge"]):
+        raise InvalidGrant("code_verifier does not match the code_challenge")
+    _check_redirect_uri(row, client, params.get("redirect_uri"))
+
+
+def _check_redirect_uri(row: sqlite3.Row, client: Client, sent: str | None) -> None:
+    """RFC 6749 §4.1.3 as relaxed by OAuth 2.1 §10.2: redirect_uri may be left out
+    when PKCE binds the code or the client has exactly one redirect URI."""
+    if sent is not None:
+        if sent != row["redirect_uri"]:
+            raise InvalidGrant("redirect_uri differs from the one sent to the authorization endpoint")
+    elif row["redirect_uri_sent"] and row["code_challenge"] is None and len(client.redirect_uris) != 1:
+        raise InvalidGrant("redirect_uri is required: it was sent to the authorization endpoint")
+
+
+async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:
+    token_hash = credentials.digest(_required(params, "refresh_token"))
+    async with ctx.db.transaction() as tx:
+        row = await token_store.get_token(tx, token_hash)
+        if row is None or row["kind"] != "refresh" or row["client_pk"] != client.pk:
+            raise InvalidGrant("unknown refresh token")
+        now = clock.now()
+        reused = row["spent_at"] is not None and row["grant_revoked_at"] is None
+        if not reused and not token_store.is_live(row, now):
+            raise InvalidGrant("refresh token is expired or revoked")
+        if not reused:
+            scope = _narrowed(ctx, params.get("scope"), frozenset(row["scope"].split()))
+            await token_store.mark_token_spent(tx, token_hash, now)
+            await token_store.touch_grant(tx, row["grant_id"], now)
+            return await _issue(ctx, tx, row["grant_id"], format_scope(scope), row["scope"], now)
+        # Reuse of a rotated token: either party may be the thief, so the whole
+        # family ends (RFC 9700 §4.14.2), committed before the error is answered.
+        await token_store.revoke_grant(tx, row["grant_id"])
+    raise InvalidGrant("refresh token was already used; every token of this grant is revoked")
+
+
+def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str]) -> frozenset[str]:
+    """RFC 6749 §6: a refresh may ask for less, never for more."""
+    if requested is None:
+        return granted
+    scope = ctx.scopes.parse(requested)
+    if not scope or not scope <= granted:
+        raise InvalidScope("scope must be a subset of the scope originally granted")
+    return scope
+
+
+async def _issue(ctx: OAuthContext, tx: Transaction, grant_id: int, access_scope: str,
+                 refresh_scope: str, now: int) -> dict:
+    """A new access token and refresh token in the grant's family."""
+    oauth = ctx.cfg.oauth
+    access, refresh = credentials.new_token(), credentials.new_token()
+    access_exp = now + oauth.access_token_ttl if oauth.access_token_ttl else None
+    refresh_exp = now + oauth.refresh_token_ttl if oauth.refresh_token_ttl else None
+    await token_store.insert_token(tx, credentials.digest(access), grant_id, "access", access_scope, now, access_exp)
+    await token_store.insert_token(tx, credentials.digest(refresh), grant_id, "refresh", refresh_scope, now, refresh_exp)
+    body = {"access_token": access, "token_type": "Bearer", "refresh_token": refresh, "scope": access_scope}
+    if access_exp is not None:
+        body["expires_in"] = oauth.access_token_ttl
+    return body
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    if name not in params:
+        raise InvalidRequest(f"{name} is required")
+    return params[name]
