@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import tornado.httpserver
+import tornado.ioloop
 import tornado.web
 
 from . import __version__
@@ -18,6 +19,7 @@ from .handlers import routes
 from .oauth.context import OAuthContext
 from .plugins import PluginHost
 from .scopes import ScopeRegistry
+from .services import housekeeping
 from .services.accounts import Passwords
 from .services.throttle import Throttle
 from .storage import migrate, tokens
@@ -112,6 +114,8 @@ async def serve(cfg: Config) -> None:
         idle_connection_timeout=cfg.server.idle_timeout, body_timeout=30)
     server.listen(cfg.server.port, cfg.server.host)
     _print_startup(cfg, plugins)
+    sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(db), housekeeping.INTERVAL * 1000)
+    sweeper.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -119,6 +123,7 @@ async def serve(cfg: Config) -> None:
     await stop.wait()
     log.info("stopping: no new connections; finishing %d request(s)", app.in_flight)
     server.stop()
+    sweeper.stop()
     deadline = time.monotonic() + SHUTDOWN_GRACE
     while app.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
