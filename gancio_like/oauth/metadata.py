@@ -22,6 +22,6 @@ def server_metadata(ctx: OAuthContext) -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
-        "client_id_metadata_document_supported": False,
+        "client_id_metadata_document_supported": True,
         "service_documentation": f"{issuer}/api",
     }

@@ -67,3 +67,30 @@ async def list_clients(db: Database, owner_id: int | None = None) -> list[Client
         rows = await db.fetchall(f"SELECT {_COLUMNS} FROM clients WHERE owner_id = ? "
                                  "ORDER BY created_at DESC, id DESC", (owner_id,))
     return [_client(r) for r in rows]
+
+
+# -- Client ID Metadata Documents (SPEC §3): rows keyed by the document's URL --------
+
+
+async def get_cimd_client(db: Database | Transaction, client_id: str) -> tuple[Client, int | None] | None:
+    """The cached CIMD client for this URL and when its metadata goes stale."""
+    row = await db.fetchone(f"SELECT {_COLUMNS}, metadata_expires_at FROM clients "
+                            "WHERE client_id = ? AND source = 'cimd'", (client_id,))
+    return None if row is None else (_client(row), row["metadata_expires_at"])
+
+
+async def upsert_cimd_client(tx: Transaction, *, client_id: str, name: str, website: str,
+                             redirect_uris: list[str], scopes: str, expires_at: int, now: int) -> None:
+    """Insert or refresh a CIMD client from its fetched document.
+
+    A refresh keeps `status` (an admin's `disable` survives refetches) and never
+    touches a row of another source."""
+    await tx.execute(
+        "INSERT INTO clients (client_id, secret_hash, registration_token_hash, name, description, "
+        "website, redirect_uris, scopes, auth_method, source, status, owner_id, registered_ip, "
+        "metadata_expires_at, created_at) "
+        "VALUES (?, NULL, NULL, ?, '', ?, ?, ?, 'none', 'cimd', 'active', NULL, NULL, ?, ?) "
+        "ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, website = excluded.website, "
+        "redirect_uris = excluded.redirect_uris, scopes = excluded.scopes, "
+        "metadata_expires_at = excluded.metadata_expires_at WHERE clients.source = 'cimd'",
+        (client_id, name, website, json.dumps(redirect_uris), scopes, expires_at, now))

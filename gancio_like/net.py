@@ -1,0 +1,206 @@
+"""The one way Fync fetches a URL someone else chose: Client ID Metadata Documents
+(SPEC §3) now, ActivityPub actors, keys and WebFinger (SPEC §6) later.
+
+A URL from a request is server-side request forgery (SSRF) waiting to happen
+(draft-ietf-oauth-client-id-metadata-document, Security Considerations; ActivityPub
+Rec. Appendix B; SECURITY-CHECKLIST item 60): it could name the cloud metadata service
+(169.254.169.254), an admin port on 127.0.0.1, or a host on the private network.
+So, like Mastodon's `PrivateAddressCheck` (app/lib/private_address_check.rb) and
+its `Request::Socket`:
+
+- only https (http only for a loopback host, and only with `allow_private`);
+- the host is resolved here, every address it resolves to is checked (private,
+  loopback, link-local, multicast, reserved, unspecified, shared; IPv4-mapped,
+  6to4 and NAT64 IPv6 addresses are judged by the IPv4 address inside), and the
+  connection goes to exactly those addresses (a pinned resolver), so DNS
+  rebinding cannot swap in another address between the check and the connect.
+  TLS still verifies the certificate against the host name;
+- no redirects at all (a 3xx is an error): a redirect could lead anywhere;
+- one deadline covers resolving, connecting and reading; the body is capped
+  while it streams in, so a slow or huge answer costs at most `timeout` seconds
+  and `max_bytes` bytes.
+
+Every failure is a `FetchError` whose message says what went wrong.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from tornado.httpclient import HTTPRequest
+from tornado.httputil import HTTPHeaders, HTTPInputError
+from tornado.netutil import DefaultLoopResolver, Resolver
+from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
+
+from . import __version__
+
+USER_AGENT = f"Fync/{__version__}"
+LOOPBACK_NAMES = {"localhost"}
+# The well-known NAT64 prefix (RFC 6052) embeds an IPv4 address in its last 32 bits.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class FetchError(Exception):
+    """The URL was not fetched, or its answer was not usable; the message says why."""
+
+
+def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why Fync must not connect to `ip` without `allow_private`, or None when it may."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            problem = address_problem(inner)
+            return None if problem is None else f"{problem} (inside {ip})"
+    for flag in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+        if getattr(ip, f"is_{flag}"):
+            return f"{ip} is a {flag.replace('_', '-')} address"
+    if not ip.is_global:  # e.g. 100.64.0.0/10, carrier-grade NAT
+        return f"{ip} is not a public address"
+    return None
+
+
+class _PinnedResolver(Resolver):
+    """Answers every lookup with the addresses that were already checked."""
+
+    def initialize(self, addresses: list[tuple[int, Any]]) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host: str, port: int,
+                      family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
+        return [(fam, addr) for fam, addr in self.addresses
+                if family == socket.AF_UNSPEC or fam == family]
+
+
+async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes: int = 65536,
+                     accept: str = "application/json",
+                     headers: Mapping[str, str] | None = None) -> tuple[dict, HTTPHeaders]:
+    """GET `url` → (the JSON object it answered, its response headers).
+
+    The headers are tornado's case-insensitive `HTTPHeaders` mapping. `headers`
+    are sent as well (e.g. an HTTP Signature). Raises FetchError.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    scheme, host, port = _target(url, allow_private)
+    try:
+        addresses = await asyncio.wait_for(_resolve(host, port), timeout)
+    except asyncio.TimeoutError:
+        raise FetchError(f"resolving {host} took longer than {timeout:g} s") from None
+    for _, sockaddr in addresses:
+        ip = ipaddress.ip_address(sockaddr[0].partition("%")[0])
+        problem = address_problem(ip)
+        if scheme == "http" and not ip.is_loopback:
+            raise FetchError(f"http is allowed only on loopback, and {host} resolves to {ip}")
+        if problem is not None and not allow_private:
+            raise FetchError(f"refusing to connect to {host}: {problem}")
+    if not addresses:
+        raise FetchError(f"{host} has no address")
+    body, response = await _get(url, addresses, deadline - loop.time(), timeout, max_bytes,
+                                {"Accept": accept, "User-Agent": USER_AGENT, **(headers or {})})
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise FetchError("the answer is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise FetchError("the answer is JSON but not an object")
+    return document, response.headers
+
+
+def _target(url: str, allow_private: bool) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL Fync may try to fetch, or FetchError."""
+    if not isinstance(url, str) or not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        raise FetchError("the URL must be ASCII without spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(f"unparseable URL: {exc}") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http"):
+        raise FetchError("only https URLs are fetched")
+    if not host:
+        raise FetchError("the URL has no host")
+    if "@" in parts.netloc:
+        raise FetchError("the URL must not contain userinfo")
+    if parts.scheme == "http" and not (allow_private and _is_loopback_name(host)):
+        raise FetchError("http is allowed only for loopback hosts on test instances; use https")
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _is_loopback_name(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _resolve(host: str, port: int) -> list[tuple[int, Any]]:
+    """Every (family, sockaddr) `host` stands for; an IP literal needs no lookup."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if ip.version == 4:
+            return [(socket.AF_INET, (str(ip), port))]
+        return [(socket.AF_INET6, (str(ip), port, 0, 0))]
+    try:
+        found = await DefaultLoopResolver().resolve(host, port)
+    except OSError as exc:
+        raise FetchError(f"cannot resolve {host}: {exc}") from None
+    return list(dict.fromkeys((fam, tuple(addr)) for fam, addr in found))
+
+
+async def _get(url: str, addresses: list[tuple[int, Any]], remaining: float, timeout: float,
+               max_bytes: int, headers: dict[str, str]):
+    if remaining <= 0:
+        raise FetchError(f"no answer within {timeout:g} s")
+    chunks: list[bytes] = []
+    size = {"body": 0, "declared": 0}
+
+    def on_header(line: str) -> None:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length" and value.strip().isdigit():
+            size["declared"] = int(value.strip())
+
+    def on_chunk(chunk: bytes) -> None:
+        size["body"] += len(chunk)
+        if size["body"] > max_bytes:
+            # HTTPInputError is what tornado's HTTP/1 reader treats as "stop and close".
+            raise HTTPInputError("body too large")
+        chunks.append(chunk)
+
+    # One client per fetch: the pinned resolver belongs to this URL alone. on_chunk
+    # enforces max_bytes; tornado's own max_body_size is a backstop one read above it
+    # (it refuses a larger Content-Length, or chunk, before reading it at all).
+    backstop = max_bytes + 65536
+    client = SimpleAsyncHTTPClient(force_instance=True, resolver=_PinnedResolver(addresses),
+                                   max_body_size=backstop, max_buffer_size=backstop + 131072)
+    request = HTTPRequest(url, method="GET", headers=headers, follow_redirects=False,
+                          connect_timeout=remaining, request_timeout=remaining,
+                          decompress_response=False, header_callback=on_header,
+                          streaming_callback=on_chunk)
+    try:
+        response = await client.fetch(request, raise_error=False)
+    except HTTPTimeoutError:
+        raise FetchError(f"no answer within {timeout:g} s") from None
+    except Exception as exc:  # refused, reset, TLS, stream closed: all "did not work"
+        if max(size["body"], size["declared"]) > max_bytes:
+            raise FetchError(f"the answer is larger than {max_bytes} bytes") from None
+        raise FetchError(f"fetch failed: {exc}") from None
+    finally:
+        client.close()
+    if 300 <= response.code < 400:
+        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
+    if response.code != 200:
+        raise FetchError(f"answered HTTP {response.code}")
+    return b"".join(chunks), response
