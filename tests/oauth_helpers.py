@@ -88,3 +88,80 @@ async def api(browser, path: str, token: str | None, method="GET", body=None):
         headers["Content-Type"] = "application/json"
         body = json.dumps(body)
     return await browser.request(method, path, body, headers=headers, xsrf=False)
+
+
+# -- added for the hardening suites (test_oauth_authorize/token/registration/revoke_introspect/bearer) --
+
+REDIRECT2 = "https://app.example/cb2"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def logged_in(browser, make_user, username="alice"):
+    """Create `username` and log `browser` in → the user's id."""
+    user_id = await make_user(username)
+    await browser.login(username)
+    return user_id
+
+
+def basic_header(client_id: str, secret: str) -> dict:
+    cred = f"{urllib.parse.quote(client_id, safe='')}:{urllib.parse.quote(secret, safe='')}"
+    return {"Authorization": "Basic " + base64.b64encode(cred.encode()).decode()}
+
+
+async def get_code(browser, client: dict, scope="profile", pkce=True, redirect_uri=REDIRECT, **extra):
+    """Logged-in browser: authorize and allow → (code, verifier or None)."""
+    verifier, challenge = pkce_pair() if pkce else (None, None)
+    r = await consent(browser, authorize_url(client["client_id"], redirect_uri=redirect_uri, scope=scope,
+                                             challenge=challenge, **extra))
+    assert r.code in (302, 303), r.text
+    return r.location_params()["code"], verifier
+
+
+async def exchange(browser, client: dict, code: str, verifier=None, redirect_uri=REDIRECT, basic=True, **extra):
+    """grant_type=authorization_code → the raw response."""
+    params = {"grant_type": "authorization_code", "code": code, **extra}
+    if verifier is not None:
+        params["code_verifier"] = verifier
+    if redirect_uri is not None:
+        params["redirect_uri"] = redirect_uri
+    return await token_request(browser, params, client["client_id"], client.get("client_secret"), basic=basic)
+
+
+async def refresh(browser, client: dict, refresh_token: str, **extra):
+    """grant_type=refresh_token → the raw response."""
+    return await token_request(browser, {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra},
+                               client["client_id"], client.get("client_secret"))
+
+
+async def form_post(browser, path: str, params, headers=None):
+    """A cookie-less form POST (params: dict or list of pairs, or a raw str/bytes body)."""
+    body = params if isinstance(params, (str, bytes)) else urllib.parse.urlencode(params)
+    return await browser.request("POST", path, body, headers={**FORM, **(headers or {})}, xsrf=False)
+
+
+async def client_post(browser, path: str, client: dict, params: dict):
+    """A form POST authenticated as `client` (Basic when it has a secret, else client_id)."""
+    params = dict(params)
+    if client.get("client_secret"):
+        return await form_post(browser, path, params, basic_header(client["client_id"], client["client_secret"]))
+    params["client_id"] = client["client_id"]
+    return await form_post(browser, path, params)
+
+
+async def revoke(browser, client: dict, token: str, **extra):
+    return await client_post(browser, "/oauth/revoke", client, {"token": token, **extra})
+
+
+async def introspect(browser, client: dict, token: str, **extra):
+    return await client_post(browser, "/oauth/introspect", client, {"token": token, **extra})
+
+
+async def post_json(browser, path: str, body, headers=None, method="POST"):
+    """A cookie-less JSON request; `body` may be raw bytes/str."""
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return await browser.request(method, path, raw, headers={"Content-Type": "application/json", **(headers or {})},
+                                 xsrf=False)
+
+
+async def count(db, table: str, where: str = "1", params=()) -> int:
+    return await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)

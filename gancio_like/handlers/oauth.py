@@ -5,7 +5,8 @@ import json
 from urllib.parse import urlencode, urlsplit
 
 from ..oauth import authorize, clientauth, introspection, metadata, registration, revocation, token
-from ..oauth.errors import InvalidClient, InvalidClientMetadata, InvalidRequest, OAuthError, RateLimited
+from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, OAuthError,
+                           RateLimited)
 from ..oauth.params import single_params
 from ..services import accounts
 from .base import JsonHandler, PageHandler
@@ -93,6 +94,8 @@ class OAuthFormHandler(JsonHandler):
         basic = self.request.headers.get("Authorization", "").lower().startswith("basic")
         if isinstance(exc, InvalidClient) and basic:
             self.set_header("WWW-Authenticate", 'Basic realm="fync"')
+        if status_code == 405:  # RFC 9110 §15.5.6: a 405 names the methods that work
+            self.set_header("Allow", "POST, OPTIONS")
         super().write_error(status_code, **kwargs)
 
 
@@ -143,7 +146,8 @@ class GancioClientHandler(RegistrationHandler):
 
     async def post(self) -> None:
         self.limit()
-        if self.request.headers.get("Content-Type", "").startswith("application/json"):
+        # Media types are case-insensitive (RFC 9110 §8.3.1).
+        if self.request.headers.get("Content-Type", "").lower().startswith("application/json"):
             data = self.json_object()
         else:
             data = single_params(self.request.body_arguments)
@@ -181,6 +185,8 @@ class RegistrationManagementHandler(RegistrationHandler):
         self.finish()
 
     def write_error(self, status_code: int, **kwargs) -> None:
-        if status_code == 401:
+        # `status_code` is 500 for every non-HTTPError exception (Tornado sets the real
+        # status in error_from), so the exception decides: RFC 6750 §3 wants the challenge.
+        if isinstance(kwargs.get("exc_info", (None, None, None))[1], InvalidToken):
             self.set_header("WWW-Authenticate", 'Bearer realm="fync", error="invalid_token"')
         super().write_error(status_code, **kwargs)

@@ -87,7 +87,11 @@ def _lenient_state(args: dict[str, list[bytes]]) -> str | None:
     values = args.get("state", [])
     if len(values) != 1:
         return None
-    return values[0].decode("utf-8", "replace") or None
+    try:
+        state = values[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # a mangled copy would not be the client's state anyway
+    return None if "\x00" in state else state or None
 
 
 def _validated(ctx: OAuthContext, client: Client, redirect_uri: str, sent: bool,

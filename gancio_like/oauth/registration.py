@@ -7,6 +7,7 @@ Any app may register on any instance without asking anyone (`registration =
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from .. import clock
@@ -15,7 +16,7 @@ from ..scopes import format_scope
 from ..storage import clients as client_store
 from . import credentials
 from .context import OAuthContext
-from .errors import AccessDenied, InvalidClientMetadata, InvalidScope, InvalidToken
+from .errors import AccessDenied, InvalidClientMetadata, InvalidRequest, InvalidScope, InvalidToken
 from .params import parse_bearer
 from .redirect_uris import validate_redirect_uris
 
@@ -28,19 +29,27 @@ class RegistrationClosed(AccessDenied):
     """Open registration is switched off on this instance."""
 
 
+# The consent page shows client_name and client_uri to a person deciding whom to
+# trust (RFC 9700 §4.15): control characters (NUL truncates in C code and logs) and
+# bidirectional overrides (which make "evil.tld" read as "dlt.live") are refused.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def check_name(value) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidClientMetadata("client_name is required")
     if len(value.strip()) > MAX_NAME:
         raise InvalidClientMetadata(f"client_name: at most {MAX_NAME} characters")
+    if _UNSHOWABLE.search(value):
+        raise InvalidClientMetadata("client_name must not contain control or bidirectional-override characters")
     return value.strip()
 
 
 def check_website(value) -> str:
     if value in (None, ""):
         return ""
-    if not isinstance(value, str) or len(value) > MAX_TEXT or urlsplit(value).scheme not in ("http", "https") \
-            or not urlsplit(value).netloc:
+    if not isinstance(value, str) or len(value) > MAX_TEXT or _UNSHOWABLE.search(value) \
+            or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
         raise InvalidClientMetadata("website/client_uri must be an http(s) URL")
     return value
 
@@ -131,12 +140,15 @@ def _check_list(data: dict, key: str, allowed: set[str]) -> None:
 def client_document(ctx: OAuthContext, client: Client) -> dict:
     """RFC 7591 §3.2.1 / RFC 7592 §3 view of a client (secrets are never stored to echo)."""
     grant_types = ["authorization_code", "refresh_token"]
-    return {"client_id": client.client_id, "client_id_issued_at": client.created_at,
-            "client_secret_expires_at": 0, "client_name": client.name,
-            "client_uri": client.website or None, "redirect_uris": list(client.redirect_uris),
-            "scope": format_scope(client.scopes), "token_endpoint_auth_method": client.auth_method,
-            "grant_types": grant_types, "response_types": ["code"],
-            "registration_client_uri": f"{ctx.issuer}/oauth/register/{client.client_id}"}
+    doc = {"client_id": client.client_id, "client_id_issued_at": client.created_at,
+           "client_secret_expires_at": 0, "client_name": client.name,
+           "redirect_uris": list(client.redirect_uris),
+           "scope": format_scope(client.scopes), "token_endpoint_auth_method": client.auth_method,
+           "grant_types": grant_types, "response_types": ["code"],
+           "registration_client_uri": f"{ctx.issuer}/oauth/register/{client.client_id}"}
+    if client.website:  # RFC 7591 §2: client_uri is a URL string; unregistered means absent, not null
+        doc["client_uri"] = client.website
+    return doc
 
 
 async def register_rfc7591(ctx: OAuthContext, data: dict, ip: str | None) -> dict:
@@ -151,7 +163,10 @@ async def register_rfc7591(ctx: OAuthContext, data: dict, ip: str | None) -> dic
 
 async def managed_client(ctx: OAuthContext, client_id: str, authorization: str | None) -> Client:
     """RFC 7592 §2: the client, if the registration access token is its own."""
-    token = parse_bearer(authorization)
+    try:
+        token = parse_bearer(authorization)
+    except InvalidRequest:  # a malformed token is a wrong token: 401, like any other (RFC 7592 §2)
+        token = None
     client = await client_store.get_client(ctx.db, client_id)
     stored = client.registration_token_hash if client else None
     if not credentials.matches(token, stored) or client is None:

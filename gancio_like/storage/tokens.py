@@ -128,10 +128,16 @@ async def revoke_grant(tx: Transaction, grant_id: int) -> None:
 
 
 async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | None = None) -> int:
-    """End a user's app access: for one client, or (password change) for all."""
+    """End a user's app access: for one client, or (password change) for all.
+    Returns the number of grants revoked."""
+    # Codes not yet redeemed go too: otherwise a code issued just before a password
+    # change (or a "replace existing token") would still mint a fresh grant afterwards.
     if client_pk is None:
+        await tx.execute("DELETE FROM authorization_codes WHERE user_id = ? AND used_at IS NULL", (user_id,))
         return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                                 (clock.now(), user_id))
+    await tx.execute("DELETE FROM authorization_codes WHERE user_id = ? AND client_pk = ? AND used_at IS NULL",
+                     (user_id, client_pk))
     return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND client_pk = ? "
                             "AND revoked_at IS NULL", (clock.now(), user_id, client_pk))
 
