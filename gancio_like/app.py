@@ -14,7 +14,7 @@ import tornado.ioloop
 import tornado.web
 
 from . import __version__
-from .config import Config
+from .config import Config, ConfigError
 from .handlers import routes
 from .oauth.context import OAuthContext
 from .plugins import PluginHost
@@ -112,7 +112,12 @@ async def serve(cfg: Config) -> None:
     server = tornado.httpserver.HTTPServer(
         app, max_body_size=cfg.server.max_body_size, max_header_size=64 * 1024,
         idle_connection_timeout=cfg.server.idle_timeout, body_timeout=30)
-    server.listen(cfg.server.port, cfg.server.host)
+    try:
+        server.listen(cfg.server.port, cfg.server.host)
+    except OSError as exc:
+        await db.close()
+        raise ConfigError(f"cannot listen on {cfg.server.host}:{cfg.server.port} ({exc.strerror}); "
+                          "choose another --port or stop what is using it") from exc
     _print_startup(cfg, plugins)
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(db), housekeeping.INTERVAL * 1000)
     sweeper.start()

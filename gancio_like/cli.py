@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import getpass
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .errors import FyncError
+from .storage.db import StorageUnavailable
 from .storage.migrate import MigrationError
 
 
@@ -21,11 +23,16 @@ class CommandError(Exception):
 
 def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="F", help="config file (default: $FYNC_CONFIG, then ./fync.toml)")
+    _version_arg(p)
+
+
+def _version_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--version", action="version", version=f"fync {__version__}")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fync", description="Fync: a self-hostable community server.")
-    parser.add_argument("--version", action="version", version=f"fync {__version__}")
+    _version_arg(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="migrate if needed, then serve", description="Migrate if needed, then serve (single process).")
@@ -42,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_migrate)
 
     p = sub.add_parser("user", help="manage accounts", description="Manage accounts.")
+    _version_arg(p)
     users = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = users.add_parser("add", help="create an account", description="Create an account.")
     _config_args(q)
@@ -75,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, overrides=_overrides(args))
         return asyncio.run(args.run(cfg, args)) or 0
-    except (ConfigError, MigrationError, CommandError, FyncError) as exc:
+    except (ConfigError, MigrationError, CommandError, FyncError, StorageUnavailable,
+            sqlite3.Error, OSError) as exc:
         print(f"fync: error: {_describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -83,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _describe(exc: Exception) -> str:
-    return exc.description if isinstance(exc, FyncError) else str(exc)
+    if isinstance(exc, FyncError):
+        return exc.description
+    if isinstance(exc, sqlite3.Error):
+        return f"database: {exc}"
+    return " ".join(str(exc).split())  # one line, whatever the message
 
 
 def _overrides(args) -> dict:
@@ -136,7 +149,8 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def cmd_user_add(cfg: Config, args) -> int:
-    from .services.accounts import Passwords, create_user
+    from .services.accounts import Passwords, check_username, create_user
+    check_username(args.name)  # before asking for a password
     password = _read_password(args.password_stdin)
     db, _ = await _open(cfg)
     try:
@@ -186,6 +200,8 @@ async def cmd_plugins(cfg: Config, args) -> int:
 async def cmd_backup(cfg: Config, args) -> int:
     if args.file.exists():
         raise CommandError(f"{args.file} exists; choose a new file name")
+    if not args.file.parent.is_dir():
+        raise CommandError(f"folder {args.file.parent} does not exist; create it first")
     db, _ = await _open(cfg)
     try:
         await db.backup_to(args.file)

@@ -145,7 +145,23 @@ def load_config(path: str | None = None, env: dict | None = None,
     for (section, key), value in (overrides or {}).items():
         if value is not None:
             raw.setdefault(section, {})[key] = value
+    _derive_public_url(raw)
     return _build(raw, base_dir)
+
+
+def _derive_public_url(raw: dict) -> None:
+    """Without a public_url set anywhere, it follows host and port (`fync serve --port 9000`)."""
+    server = raw.get("server")
+    if not isinstance(server, dict) or "public_url" in server or not ({"host", "port"} & set(server)):
+        return
+    host, port = server.get("host", ServerConfig.host), server.get("port", ServerConfig.port)
+    if not isinstance(host, str) or type(port) is not int:
+        return  # _build reports the wrong type
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    server["public_url"] = f"http://{host}:{port}"
 
 
 def _read_toml(path: Path) -> dict:

@@ -28,7 +28,9 @@ def cfg(tmp_path, base_url, config_overrides):
                  ("server", "public_url"): base_url,
                  ("federation", "allow_private_addresses"): True}
     overrides.update(config_overrides)
-    return load_config(None, env={}, overrides=overrides)
+    empty = tmp_path / "fync.toml"  # never the checkout's own fync.toml
+    empty.write_text("")
+    return load_config(str(empty), env={}, overrides=overrides)
 
 
 @pytest.fixture

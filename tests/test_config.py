@@ -187,6 +187,16 @@ def test_env_key_with_underscores(no_local_file):
     assert cfg.server.public_url == "https://x.example"
 
 
+def test_public_url_follows_port_when_not_set(no_local_file):
+    cfg = load_config(None, env={}, overrides={("server", "port"): 9001})
+    assert cfg.server.public_url == "http://127.0.0.1:9001"
+
+
+def test_explicit_public_url_is_kept_when_port_changes(tmp_path):
+    cfg = load_text(tmp_path, '[server]\npublic_url = "https://fync.example"\n', env={"FYNC_SERVER_PORT": "9000"})
+    assert cfg.server.public_url == "https://fync.example"
+
+
 def test_other_environment_variables_are_ignored(no_local_file):
     assert load_config(None, env={"HOME": "/root", "PATH": "/bin"}).server.port == 8080
 

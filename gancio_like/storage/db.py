@@ -64,13 +64,14 @@ class Database:
             await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reads -----------------------------------------------------------------
+    # execute_fetchall is one hop to the connection's thread; execute + fetch +
+    # close would be three, on every request.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self._reader.execute_fetchall(sql, tuple(params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()):
         row = await self.fetchone(sql, params)
@@ -120,27 +121,27 @@ class Database:
 
 
 class Transaction:
-    """The writer connection inside `Database.transaction()`."""
+    """The writer connection inside `Database.transaction()`; one thread hop per statement."""
 
     def __init__(self, conn: aiosqlite.Connection):
         self._conn = conn
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return cur.rowcount
+        """Run a write; returns the rows changed."""
+        cursor = await self._conn.execute(sql, tuple(params))
+        return cursor.rowcount
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run an INSERT and return the new row's id."""
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return cur.lastrowid
+        cursor = await self._conn.execute(sql, tuple(params))
+        return cursor.lastrowid
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()):
         row = await self.fetchone(sql, params)

@@ -3,7 +3,10 @@
 A migration is a file `NNNN_name.sql`. Each is applied once, in order, inside one
 transaction together with its bookkeeping row, and recorded with a SHA-256 of its
 text: a file edited after it was applied is refused at startup, because the
-database would no longer match what the code was written against.
+database would no longer match what the code was written against. A file that
+begins, commits or rolls back a transaction itself, or ends inside a comment or a
+string, is refused before anything runs: it could otherwise leave half its changes
+committed without the bookkeeping row, and the instance unable to start again.
 """
 from __future__ import annotations
 

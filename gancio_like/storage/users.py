@@ -7,11 +7,20 @@ from ..models import User
 from .db import Database, Transaction
 
 _COLUMNS = "id, username, display_name, bio, is_admin, created_at"
+# Interests ride along in one query: a user is loaded on every page and API call.
+_WITH_INTERESTS = (f"SELECT {_COLUMNS}, (SELECT group_concat(tag, char(31)) FROM user_interests "
+                   "WHERE user_id = users.id) AS interests FROM users")
 
 
 def _user(row: sqlite3.Row, interests: tuple[str, ...] = ()) -> User:
     return User(row["id"], row["username"], row["display_name"], row["bio"],
                 bool(row["is_admin"]), row["created_at"], interests)
+
+
+def _user_with_interests(row: sqlite3.Row | None) -> User | None:
+    if row is None:
+        return None
+    return _user(row, tuple(sorted(row["interests"].split("\x1f"))) if row["interests"] else ())
 
 
 async def insert_user(tx: Transaction, username: str, password_hash: str,
@@ -27,13 +36,11 @@ async def count_users(db: Database | Transaction) -> int:
 
 
 async def get_user(db: Database, user_id: int) -> User | None:
-    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
-    return None if row is None else _user(row, await list_interests(db, user_id))
+    return _user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE id = ?", (user_id,)))
 
 
 async def get_user_by_name(db: Database, username: str) -> User | None:
-    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,))
-    return None if row is None else _user(row, await list_interests(db, row["id"]))
+    return _user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE username = ?", (username,)))
 
 
 async def get_password_hash(db: Database, username: str) -> tuple[int, str] | None:
@@ -44,11 +51,6 @@ async def get_password_hash(db: Database, username: str) -> tuple[int, str] | No
 async def list_users(db: Database) -> list[User]:
     rows = await db.fetchall(f"SELECT {_COLUMNS} FROM users ORDER BY username")
     return [_user(r) for r in rows]
-
-
-async def list_interests(db: Database, user_id: int) -> tuple[str, ...]:
-    rows = await db.fetchall("SELECT tag FROM user_interests WHERE user_id = ? ORDER BY tag", (user_id,))
-    return tuple(r["tag"] for r in rows)
 
 
 async def update_profile(tx: Transaction, user_id: int, display_name: str, bio: str,
