@@ -66,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     q.set_defaults(run=cmd_user_passwd)
 
+    p = sub.add_parser("client", help="moderate registered apps", description="Moderate registered OAuth clients (apps) by client_id.")
+    _version_arg(p)
+    clients = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = clients.add_parser("list", help="list registered apps", description="List every registered app with its status and owner.")
+    _config_args(q)
+    q.set_defaults(run=cmd_client_list)
+    for action, text in (("approve", "let an app waiting for approval (or disabled) be used"),
+                         ("disable", "disable an app and revoke every token it holds"),
+                         ("delete", "delete an app with its tokens and consents")):
+        q = clients.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        _config_args(q)
+        q.add_argument("client_id", metavar="ID")
+        q.set_defaults(run=cmd_client_action, action=action)
+
     p = sub.add_parser("plugins", help="list discovered plugins", description="List discovered plugins, enabled or not.")
     _config_args(p)
     p.set_defaults(run=cmd_plugins)
@@ -186,6 +200,37 @@ async def cmd_user_passwd(cfg: Config, args) -> int:
     finally:
         await db.close()
     print(f"password changed for {args.name}; their sessions and app grants ended")
+    return 0
+
+
+async def cmd_client_list(cfg: Config, args) -> int:
+    from .storage.clients import list_clients
+    from .storage.users import list_users
+    db, _ = await _open(cfg)
+    try:
+        owners = {u.id: u.username for u in await list_users(db)}
+        for c in await list_clients(db):
+            print(f"{c.client_id}\t{c.status}\t{c.source}\t{owners.get(c.owner_id, '-')}\t{c.name}")
+    finally:
+        await db.close()
+    return 0
+
+
+async def cmd_client_action(cfg: Config, args) -> int:
+    from .services import moderation
+    db, _ = await _open(cfg)
+    try:
+        if args.action == "approve":
+            await moderation.approve(db, args.client_id)
+            print(f"approved {args.client_id}")
+        elif args.action == "disable":
+            ended = await moderation.disable(db, args.client_id)
+            print(f"disabled {args.client_id}; revoked {ended} grant(s)")
+        else:
+            await moderation.delete(db, args.client_id)
+            print(f"deleted {args.client_id}")
+    finally:
+        await db.close()
     return 0
 
 
