@@ -17,10 +17,12 @@ from . import __version__
 from .config import Config, ConfigError
 from .handlers import routes
 from .oauth.context import OAuthContext
+from .pagination import Cursors
 from .plugins import PluginHost
 from .scopes import ScopeRegistry
 from .services import housekeeping
 from .services.accounts import Passwords
+from .services.apps import Reveals
 from .services.throttle import Throttle
 from .storage import migrate, tokens
 from .storage.db import Database
@@ -42,9 +44,12 @@ class FyncApplication(tornado.web.Application):
         self.registration_throttle = Throttle(cfg.oauth.registrations_per_hour_per_ip, 3600)
         self.in_flight = 0
         self.scopes = ScopeRegistry()
+        plugins.add_scopes(self.scopes)
         self.oauth = OAuthContext(cfg, db, self.scopes)
+        self.cursors = Cursors(secret)
+        self.reveals = Reveals()  # secrets shown once on the portal, kept in memory only
         super().__init__(
-            routes.build(plugins),
+            routes.build(plugins, self.scopes),
             cookie_secret=secret,
             xsrf_cookies=True,
             xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": self.secure},
@@ -96,6 +101,7 @@ async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
     except Exception:
         await db.close()
         raise
+    db.wanted, db.dispatch = plugins.wanted(), plugins.notify
     return db, plugins
 
 

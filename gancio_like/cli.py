@@ -3,9 +3,11 @@ one-line reason on error, and `--help` works at every level."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import getpass
 import logging
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -88,14 +90,36 @@ def _parser() -> argparse.ArgumentParser:
     _config_args(p)
     p.add_argument("file", type=Path)
     p.set_defaults(run=cmd_backup)
+    _client_parsers(sub)
     return parser
+
+
+def _client_parsers(sub) -> None:
+    """`login`, `whoami`, `logout` (SPEC §8): the client side, which needs no server config."""
+    p = sub.add_parser("login", help="log in to a Fync instance from this terminal",
+                       description="Log in to a Fync instance: opens (or prints) a browser URL and waits for "
+                                   "the answer on a loopback port (RFC 8252). FYNC_NO_BROWSER=1 only prints it.")
+    _version_arg(p)
+    p.add_argument("domain", metavar="DOMAIN", help="example.org, https://example.org/ or @you@example.org")
+    p.add_argument("--scope", default="profile", metavar="S", help="space-separated scopes (default: profile)")
+    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                   help="how long to wait for the browser (default: 300)")
+    p.set_defaults(run=cmd_login, client_side=True)
+    p = sub.add_parser("whoami", help="show who you are logged in as", description="Print /api/me at an instance you logged in to.")
+    _version_arg(p)
+    p.add_argument("domain", metavar="DOMAIN")
+    p.set_defaults(run=cmd_whoami, client_side=True)
+    p = sub.add_parser("logout", help="log out of an instance", description="Revoke this terminal's login at an instance and forget it.")
+    _version_arg(p)
+    p.add_argument("domain", metavar="DOMAIN")
+    p.set_defaults(run=cmd_logout, client_side=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        cfg = load_config(args.config, overrides=_overrides(args))
+        cfg = None if getattr(args, "client_side", False) else load_config(args.config, overrides=_overrides(args))
         return asyncio.run(args.run(cfg, args)) or 0
     except (ConfigError, MigrationError, CommandError, FyncError, StorageUnavailable,
             sqlite3.Error, OSError) as exc:
@@ -235,10 +259,22 @@ async def cmd_client_action(cfg: Config, args) -> int:
 
 
 async def cmd_plugins(cfg: Config, args) -> int:
-    from .plugins import discover
+    """Each discovered plugin, loaded on its own so one broken plugin hides no other."""
+    from .plugins import PluginError, PluginHost, discover
     enabled = set(cfg.plugins.enabled)
     for name in sorted(discover(cfg)):
         print(f"{name}\t{'enabled' if name in enabled else 'disabled'}")
+        only = dataclasses.replace(cfg, plugins=dataclasses.replace(cfg.plugins, enabled=[name]))
+        try:
+            info = PluginHost.load(only).describe()[name]
+        except PluginError as exc:
+            print(f"  cannot load: {exc}")
+            continue
+        for scope, description in info["scopes"].items():
+            print(f"  scope  {scope}\t{description}")
+        for pattern, methods in info["routes"]:
+            declared = ", ".join(f"{m} {s}" for m, s in methods.items())
+            print(f"  route  {pattern}\t{declared}")
     return 0
 
 
@@ -253,4 +289,71 @@ async def cmd_backup(cfg: Config, args) -> int:
     finally:
         await db.close()
     print(f"backed up {cfg.database_path} to {args.file}")
+    return 0
+
+
+# -- the client side (SPEC §8) --------------------------------------------------------------------
+
+
+def _client_app():
+    from .client import App, CredentialStore, default_path
+    return App("Fync command line", CredentialStore(default_path()))
+
+
+def _client_errors(command):
+    """Library errors → one-line CommandErrors; an ended login says how to start again."""
+    async def run(cfg, args) -> int:
+        from .client import ClientError, LoginExpired, NotLoggedIn
+        try:
+            return await command(cfg, args)
+        except (NotLoggedIn, LoginExpired) as exc:
+            raise CommandError(f"{exc}; run: fync login {args.domain}") from None
+        except ClientError as exc:
+            raise CommandError(str(exc)) from None
+    return run
+
+
+def browser_available(env=None) -> bool:
+    """Open a browser only for a person at a desktop: not in CI or tests, not when told not to,
+    and on X11/Wayland systems only with a display (else `webbrowser` may start a text browser)."""
+    env = os.environ if env is None else env
+    if env.get("FYNC_NO_BROWSER", "") not in ("", "0") or env.get("CI") or env.get("PYTEST_CURRENT_TEST"):
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def _show_login_url(url: str) -> None:
+    print(f"Open this URL in your browser to log in:\n\n  {url}\n", flush=True)
+    if browser_available():
+        import webbrowser
+        webbrowser.open(url)
+    print("Waiting for the browser... (Ctrl-C to stop)", flush=True)
+
+
+@_client_errors
+async def cmd_login(cfg, args) -> int:
+    if args.timeout <= 0:
+        raise CommandError("--timeout must be a positive number of seconds")
+    app = _client_app()
+    session = await app.login(args.domain, args.scope, on_url=_show_login_url, timeout=args.timeout)
+    user = app.user(session.domain)
+    who = f" as {user['username']}" if user else f" (scope: {session.tokens.scope}; no profile scope to show who)"
+    print(f"logged in to {session.domain}{who}")
+    return 0
+
+
+@_client_errors
+async def cmd_whoami(cfg, args) -> int:
+    import json
+    me = await _client_app().session(args.domain).get("/api/me")
+    print(json.dumps(me, indent=2, ensure_ascii=False))
+    return 0
+
+
+@_client_errors
+async def cmd_logout(cfg, args) -> int:
+    domain = await _client_app().logout(args.domain)
+    print(f"logged out of {domain}")
     return 0

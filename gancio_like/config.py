@@ -66,7 +66,7 @@ class SecurityConfig:
 @dataclass(frozen=True)
 class PluginsConfig:
     paths: list = _key(["plugins"], "folders searched for plugins (Fync's own plugins/ always is)")
-    enabled: list = _key([], "plugins to load, by name")
+    enabled: list = _key(["checkins"], "plugins to load, by name")
     settings: dict = field(default_factory=dict, metadata={"help": "[plugins.NAME] tables"})
 
 
@@ -127,7 +127,7 @@ _RANGES = {
     ("security", "login_failures_per_minute"): (1, None),
 }
 # Variables that share the FYNC_ prefix but are not config keys.
-_NOT_KEYS = {"FYNC_CONFIG"}
+_NOT_KEYS = {"FYNC_CONFIG", "FYNC_NO_BROWSER"}
 
 
 def load_config(path: str | None = None, env: dict | None = None,

@@ -56,3 +56,50 @@ class AccessGrant:
     grant_id: int
     scopes: frozenset[str]
     expires_at: int | None
+
+
+@dataclass(frozen=True)
+class Friend:
+    """One side of a mutual friendship, as the other side sees it."""
+    acct: str                 # name@domain, local or remote
+    username: str             # local username, or the remote's name part
+    display_name: str
+    user_id: int | None       # None for a remote friend
+    since: int
+
+
+@dataclass(frozen=True)
+class FriendRequest:
+    id: int
+    from_acct: str
+    to_acct: str
+    from_user_id: int | None  # None when it came from another instance
+    to_user_id: int | None    # None when it goes to another instance
+    status: str               # pending | accepted | declined | cancelled
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    user: User
+    score: float
+    shared_interests: tuple[str, ...]
+    mutual_friends: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Gancio-like community event; times are unix seconds."""
+    id: int
+    owner_id: int
+    owner: str                # the owner's username
+    title: str
+    description: str
+    start_datetime: int
+    end_datetime: int | None
+    place_name: str
+    place_address: str
+    tags: tuple[str, ...]
+    published: bool
+    created_at: int
+    updated_at: int

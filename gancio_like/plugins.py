@@ -1,16 +1,20 @@
-"""Plugin discovery and loading (SPEC §7).
+"""Plugins: the API plugin authors import, and their discovery and loading (SPEC §7).
 
 A plugin is a module or package in a `[plugins].paths` folder (Fync's own
 `plugins/` is always searched) or an installed distribution with an entry point
-in the `fync.plugins` group. Only `[plugins].enabled` names load; a name that is
-enabled but found nowhere stops startup.
+in the `fync.plugins` group. Only `[plugins].enabled` names load. Anything a
+plugin declares wrongly — an unknown name, a scope clash or bad scope name, a
+route that clashes with the core or declares no scope — stops startup with a
+message naming the plugin, rather than surfacing later as a confusing 403 or 404.
 """
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import importlib.util
 import inspect
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -18,12 +22,18 @@ import pluggy
 
 from . import hookspecs
 from .config import Config, ConfigError
+from .handlers.api import PUBLIC, ApiHandler, declared_scopes, public, requires_scope
+from .scopes import ScopeRegistry
 from .storage.migrate import CORE_MIGRATIONS, Migration, read_folder
+
+__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "PluginHost", "PluginError"]
 
 hookimpl = pluggy.HookimplMarker("fync")
 log = logging.getLogger("fync.plugins")
 OWN_PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 ENTRY_POINT_GROUP = "fync.plugins"
+NOTIFICATION_HOOKS = ("fync_user_created", "fync_friendship_created", "fync_event_created",
+                      "fync_token_issued", "fync_token_revoked")
 
 
 class PluginError(ConfigError):
@@ -31,7 +41,7 @@ class PluginError(ConfigError):
 
 
 def discover(cfg: Config) -> dict[str, object]:
-    """Every plugin that could be loaded: name → a loader returning the module."""
+    """Every plugin that could be loaded: name → its file, folder or entry point."""
     found: dict[str, object] = {}
     folders = [OWN_PLUGINS] + [Path(cfg.base_dir, p) for p in cfg.plugins.paths]
     for folder in dict.fromkeys(f.resolve() for f in folders):
@@ -48,8 +58,9 @@ def _import(name: str, source) -> object:
     if isinstance(source, importlib.metadata.EntryPoint):
         return source.load()
     path = source / "__init__.py" if source.is_dir() else source
+    search = [str(source)] if source.is_dir() else None
     spec = importlib.util.spec_from_file_location(f"fync_plugins.{name}", path,
-                                                  submodule_search_locations=[str(source)] if source.is_dir() else None)
+                                                  submodule_search_locations=search)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -59,8 +70,10 @@ def _import(name: str, source) -> object:
 class PluginHost:
     """The pluggy manager with the enabled plugins registered under their names."""
 
-    def __init__(self, pm: pluggy.PluginManager):
-        self.pm = pm
+    def __init__(self, pm: pluggy.PluginManager, cfg: Config):
+        self.pm, self.cfg = pm, cfg
+        # Listener lists are fixed at startup, so a hook nobody implements costs nothing.
+        self.listeners = {hook: getattr(pm.hook, hook).get_hookimpls() for hook in NOTIFICATION_HOOKS}
 
     @classmethod
     def load(cls, cfg: Config) -> "PluginHost":
@@ -75,19 +88,77 @@ class PluginHost:
                 pm.register(_import(name, available[name]), name=name)
             except Exception as exc:
                 raise PluginError(f"plugin {name!r} failed to load: {exc}") from exc
-        return cls(pm)
+        return cls(pm, cfg)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.pm.list_name_plugin()]
 
+    def settings(self, name: str) -> dict:
+        """The plugin's `[plugins.NAME]` table."""
+        return dict(self.cfg.plugins.settings.get(name, {}))
+
+    @staticmethod
+    def _results(hook, **kwargs) -> list[tuple[str, object]]:
+        """(plugin name, result) of every implementation, in registration order."""
+        return [(impl.plugin_name, impl.function(**kwargs)) for impl in hook.get_hookimpls()]
+
     def migrations(self) -> list[Migration]:
         """Core migrations first, then each plugin's, tracked under its own name."""
         found = read_folder("core", CORE_MIGRATIONS)
-        for impl in self.pm.hook.fync_migrations.get_hookimpls():
-            folder = impl.function()
+        for name, folder in self._results(self.pm.hook.fync_migrations):
             if folder:
-                found += read_folder(impl.plugin_name, Path(folder))
+                found += read_folder(name, Path(folder))
         return found
+
+    def add_scopes(self, registry: ScopeRegistry) -> None:
+        for name, scopes in self._results(self.pm.hook.fync_scopes):
+            for scope, description in (scopes or {}).items():
+                if not scope.startswith(f"{name}:"):
+                    raise PluginError(f"plugin {name!r}: scope {scope!r} must be named {name}:<action>")
+                try:
+                    registry.add(scope, description, owner=name)
+                except ValueError as exc:
+                    raise PluginError(f"plugin {name!r}: {exc}") from exc
+
+    def routes(self, core: list[tuple], registry: ScopeRegistry) -> list[tuple]:
+        """The plugins' API routes, each checked before the server starts."""
+        taken = {pattern for pattern, *_ in core}
+        found = []
+        for name, routes in self._results(self.pm.hook.fync_routes):
+            for pattern, handler in routes or ():
+                _check_route(name, pattern, handler, taken, registry)
+                handler.plugin_name = name
+                taken.add(pattern)
+                found.append((pattern, handler))
+        return found
+
+    def describe(self) -> dict[str, dict]:
+        """{name: {"scopes": {...}, "routes": [(pattern, {METHOD: scope})]}} for `fync plugins`."""
+        info = {name: {"scopes": {}, "routes": []} for name in self.names()}
+        for name, scopes in self._results(self.pm.hook.fync_scopes):
+            info[name]["scopes"] = dict(scopes or {})
+        for name, routes in self._results(self.pm.hook.fync_routes):
+            info[name]["routes"] = [(pattern, declared_scopes(handler)) for pattern, handler in routes or ()]
+        return info
+
+    def api_links(self, user) -> dict:
+        links = {}
+        for _, extra in self._results(self.pm.hook.fync_api_index, user=user):
+            links.update(extra or {})
+        return links
+
+    def wanted(self) -> frozenset[str]:
+        return frozenset(hook for hook, impls in self.listeners.items() if impls)
+
+    def notify(self, event) -> None:
+        """Tell every listener; one that raises is logged and skipped, async ones run later."""
+        for impl in self.listeners.get(event.hook, ()):
+            try:
+                result = impl.function(event=event)
+                if inspect.isawaitable(result):
+                    asyncio.ensure_future(result).add_done_callback(_logger_for(impl.plugin_name, event.hook))
+            except Exception:
+                log.exception("plugin %r failed in %s", impl.plugin_name, event.hook)
 
     async def startup(self, app) -> None:
         await self._call_async(self.pm.hook.fync_startup, app=app)
@@ -95,8 +166,34 @@ class PluginHost:
     async def shutdown(self, app) -> None:
         await self._call_async(self.pm.hook.fync_shutdown, app=app)
 
-    @staticmethod
-    async def _call_async(hook, **kwargs) -> None:
-        for result in hook(**kwargs):
+    async def _call_async(self, hook, **kwargs) -> None:
+        for _, result in self._results(hook, **kwargs):
             if inspect.isawaitable(result):
                 await result
+
+
+def _logger_for(plugin: str, hook: str):
+    def done(task: asyncio.Future) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("plugin %r failed in %s", plugin, hook, exc_info=task.exception())
+    return done
+
+
+def _check_route(name: str, pattern: str, handler, taken: set[str], registry: ScopeRegistry) -> None:
+    if not (isinstance(handler, type) and issubclass(handler, ApiHandler)):
+        raise PluginError(f"plugin {name!r}: route {pattern} must be served by a gancio_like.plugins.ApiHandler")
+    if not pattern.startswith("/api/"):
+        raise PluginError(f"plugin {name!r}: route {pattern} must start with /api/")
+    if pattern in taken or any(re.fullmatch(pattern, _literal(p)) for p in taken):
+        raise PluginError(f"plugin {name!r}: route {pattern} clashes with an existing route")
+    for method, scope in declared_scopes(handler).items():
+        if scope is None:
+            raise PluginError(f"plugin {name!r}: {handler.__name__}.{method.lower()} declares no scope; "
+                              "use @requires_scope(...) or @public")
+        if scope is not PUBLIC and scope not in registry:
+            raise PluginError(f"plugin {name!r}: {handler.__name__}.{method.lower()} needs unknown scope {scope!r}")
+
+
+def _literal(pattern: str) -> str:
+    """A core pattern as a path, for clash checks (`/api/me` stays `/api/me`)."""
+    return pattern.replace("\\", "")

@@ -98,7 +98,6 @@ def test_help_lists_the_client_commands(tmp_path):
     assert "client" in text
 
 
-@pytest.mark.xfail(strict=True, reason="SPEC §8 login, whoami and logout come with the discovery issue")
 def test_help_lists_the_login_commands(tmp_path):
     text = fync(tmp_path, "--help", config=False).stdout
     for name in ("login", "whoami", "logout"):

@@ -79,7 +79,6 @@ def test_default_equals_spec(no_local_file, section, key):
     assert value(cfg, section, key) == SPEC_DEFAULTS[(section, key)]
 
 
-@pytest.mark.xfail(strict=True, reason="SPEC §1 enables the checkins example plugin, which is not built yet")
 def test_default_enables_checkins_plugin(no_local_file):
     assert load_config(None, env={}).plugins.enabled == ["checkins"]
 

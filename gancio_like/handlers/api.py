@@ -48,6 +48,12 @@ class ApiHandler(JsonHandler):
     """JSON API: bearer auth in prepare, `self.current_user`, `self.current_token`."""
 
     current_token = None
+    plugin_name: str | None = None  # set for routes a plugin added
+
+    @property
+    def plugin_config(self) -> dict:
+        """The `[plugins.NAME]` settings of the plugin serving this route."""
+        return self.fync.plugins.settings(self.plugin_name) if self.plugin_name else {}
 
     async def prepare(self) -> None:
         if self.request.method == "OPTIONS":

@@ -1,6 +1,8 @@
 """`GET /api` (the index) and `GET /api/me` (SPEC §4)."""
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from .. import __version__
 from .api import ApiHandler, public, requires_scope
 
@@ -22,7 +24,8 @@ class ApiIndexHandler(ApiHandler):
                 "links": {"me": f"{base}/api/me", "openapi": f"{base}/api/openapi.json",
                           "oauth_metadata": f"{base}/.well-known/oauth-authorization-server",
                           "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token",
-                          "register": f"{base}/oauth/register", "gancio_register": f"{base}/api/client"}}
+                          "register": f"{base}/oauth/register", "gancio_register": f"{base}/api/client",
+                          **{k: urljoin(base + "/", v) for k, v in self.fync.plugins.api_links(self.current_user).items()}}}
         if self.current_user is not None:
             body["user"] = user_json(self.cfg, self.current_user)
             body["scope"] = " ".join(sorted(self.current_token.scopes))

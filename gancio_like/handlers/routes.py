@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from . import api_account, oauth, web
+from . import admin, api_account, api_events, api_friends, apps, dev, discovery, events, friends, oauth, openapi, web
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -11,6 +11,9 @@ API_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
 
 class NotFoundHandler(PageHandler):
     """Unknown paths: a JSON error under the API prefixes, a page elsewhere."""
+
+    def check_xsrf_cookie(self) -> None:
+        """Nothing here changes anything, so a POST gets its 404, not a 403."""
 
     def prepare(self) -> None:
         raise NotFound("page" if not self._is_api() else "endpoint")
@@ -45,13 +48,17 @@ def core_routes() -> list[tuple]:
         (r"/api/client", oauth.GancioClientHandler),
         (r"/api", api_account.ApiIndexHandler),
         (r"/api/me", api_account.MeHandler),
+        *api_friends.ROUTES, *friends.ROUTES,
+        *api_events.ROUTES, *events.ROUTES,
+        *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
     ]
 
 
-def build(plugins) -> list[tuple]:
-    routes = core_routes()
-    check_scopes_declared(routes)
-    return routes
+def build(plugins, scopes) -> list[tuple]:
+    """Core routes, then the plugins' (checked against the core and the scope registry)."""
+    core = core_routes()
+    check_scopes_declared(core)
+    return core + plugins.routes(core, scopes)
 
 
 def check_scopes_declared(routes: list[tuple]) -> None:

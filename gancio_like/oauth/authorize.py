@@ -126,7 +126,7 @@ async def approve(ctx: OAuthContext, user_id: int, req: AuthorizationRequest,
     now = clock.now()
     async with ctx.db.transaction() as tx:
         if req.replace_existing:
-            await token_store.revoke_user_grants(tx, user_id, req.client.pk)
+            await token_store.revoke_user_grants(tx, user_id, req.client.pk, reason="replaced")
         if remember:
             known = await token_store.get_consent(tx, user_id, req.client.pk)
             await token_store.upsert_consent(tx, user_id, req.client.pk, format_scope(known | scopes), now)

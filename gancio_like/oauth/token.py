@@ -11,6 +11,7 @@ import sqlite3
 
 from .. import clock
 from ..models import Client
+from ..notifications import TokenIssued
 from ..scopes import format_scope
 from ..storage import tokens as token_store
 from ..storage.db import Transaction
@@ -43,11 +44,13 @@ async def _authorization_code(ctx: OAuthContext, client: Client, params: dict[st
         if row["used_at"] is None:
             grant_id = await token_store.insert_grant(tx, client.pk, row["user_id"], row["scope"], now)
             await token_store.mark_code_used(tx, code_hash, grant_id, now)
-            return await _issue(ctx, tx, grant_id, row["scope"], row["scope"], now)
+            return await issue(ctx, tx, grant_id=grant_id, client_id=client.client_id, user_id=row["user_id"],
+                               access_scope=row["scope"], refresh_scope=row["scope"], now=now,
+                               grant_type="authorization_code")
         # A replayed code means it leaked: end what it issued (RFC 6749 §4.1.2, §10.5),
         # committed before the error is answered.
         if row["grant_id"] is not None:
-            await token_store.revoke_grant(tx, row["grant_id"])
+            await token_store.revoke_grant(tx, row["grant_id"], reason="code_replayed")
     raise InvalidGrant("authorization code was already used; its tokens are revoked")
 
 
@@ -93,10 +96,12 @@ async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, st
             scope = _narrowed(ctx, params.get("scope"), frozenset(row["scope"].split()))
             await token_store.mark_token_spent(tx, token_hash, now)
             await token_store.touch_grant(tx, row["grant_id"], now)
-            return await _issue(ctx, tx, row["grant_id"], format_scope(scope), row["scope"], now)
+            return await issue(ctx, tx, grant_id=row["grant_id"], client_id=client.client_id,
+                               user_id=row["user_id"], access_scope=format_scope(scope),
+                               refresh_scope=row["scope"], now=now, grant_type="refresh_token")
         # Reuse of a rotated token: either party may be the thief, so the whole
         # family ends (RFC 9700 §4.14.2), committed before the error is answered.
-        await token_store.revoke_grant(tx, row["grant_id"])
+        await token_store.revoke_grant(tx, row["grant_id"], reason="refresh_reused")
     raise InvalidGrant("refresh token was already used; every token of this grant is revoked")
 
 
@@ -110,15 +115,16 @@ def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str])
     return scope
 
 
-async def _issue(ctx: OAuthContext, tx: Transaction, grant_id: int, access_scope: str,
-                 refresh_scope: str, now: int) -> dict:
-    """A new access token and refresh token in the grant's family."""
+async def issue(ctx: OAuthContext, tx: Transaction, *, grant_id: int, client_id: str, user_id: int,
+                access_scope: str, refresh_scope: str, now: int, grant_type: str) -> dict:
+    """A new access token and refresh token in the grant's family → the §5.1 body."""
     oauth = ctx.cfg.oauth
     access, refresh = credentials.new_token(), credentials.new_token()
     access_exp = now + oauth.access_token_ttl if oauth.access_token_ttl else None
     refresh_exp = now + oauth.refresh_token_ttl if oauth.refresh_token_ttl else None
     await token_store.insert_token(tx, credentials.digest(access), grant_id, "access", access_scope, now, access_exp)
     await token_store.insert_token(tx, credentials.digest(refresh), grant_id, "refresh", refresh_scope, now, refresh_exp)
+    tx.notify(TokenIssued, client_id=client_id, user_id=user_id, scope=access_scope, grant_type=grant_type)
     body = {"access_token": access, "token_type": "Bearer", "refresh_token": refresh, "scope": access_scope}
     if access_exp is not None:
         body["expires_in"] = oauth.access_token_ttl

@@ -17,6 +17,7 @@ import argon2
 from .. import clock
 from ..errors import ValidationError
 from ..models import User
+from ..notifications import UserCreated
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from ..storage.db import Database, Transaction
@@ -93,8 +94,10 @@ async def create_user(db: Database, passwords: Passwords, username: str, passwor
         if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
             raise ValidationError("that username is taken", "username")
         first = await user_store.count_users(tx) == 0
-        return await user_store.insert_user(tx, username, password_hash, display_name,
-                                            clock.now(), is_admin=admin or first)
+        user_id = await user_store.insert_user(tx, username, password_hash, display_name,
+                                               clock.now(), is_admin=admin or first)
+        tx.notify(UserCreated, user_id=user_id, username=username)
+    return user_id
 
 
 async def authenticate(db: Database, passwords: Passwords, username: str, password: str) -> int | None:

@@ -38,6 +38,9 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        # Set by the plugin host: the hook names someone listens to, and how to tell them.
+        self.wanted: frozenset[str] = frozenset()
+        self.dispatch = None
 
     async def open(self) -> "Database":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,14 +89,17 @@ class Database:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise StorageUnavailable(str(exc)) from exc
+            tx = Transaction(self._writer, self.wanted)
             try:
-                yield Transaction(self._writer)
+                yield tx
                 await self._writer.execute("COMMIT")
             except BaseException as exc:
                 await self._rollback()
                 if _is_storage_fault(exc):
                     raise StorageUnavailable(str(exc)) from exc
                 raise
+        for notification in tx.notifications:
+            self.dispatch(notification)
 
     async def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -123,12 +129,28 @@ class Database:
 class Transaction:
     """The writer connection inside `Database.transaction()`; one thread hop per statement."""
 
-    def __init__(self, conn: aiosqlite.Connection):
+    def __init__(self, conn: aiosqlite.Connection, wanted: frozenset[str] = frozenset()):
         self._conn = conn
+        self._wanted = wanted
+        self.notifications: list = []
+
+    def listens(self, make) -> bool:
+        """Whether any plugin wants this kind of notification (skip the work if not)."""
+        return make.hook in self._wanted
+
+    def notify(self, make, **fields) -> None:
+        """Queue a notification for after COMMIT; free when no plugin listens to it."""
+        if make.hook in self._wanted:
+            self.notifications.append(make(**fields))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a write; returns the rows changed."""
         cursor = await self._conn.execute(sql, tuple(params))
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        """One statement over many rows, in one hop (bulk loads, tests, benchmarks)."""
+        cursor = await self._conn.executemany(sql, [tuple(r) for r in rows])
         return cursor.rowcount
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:

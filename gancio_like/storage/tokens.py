@@ -10,6 +10,7 @@ import sqlite3
 
 from .. import clock
 from ..models import AccessGrant
+from ..notifications import TokenRevoked
 from .db import Database, Transaction
 
 # -- pending authorization requests (the consent page acts on these only) ---------
@@ -117,34 +118,46 @@ async def touch_grant(tx: Transaction, grant_id: int, now: int) -> None:
     await tx.execute("UPDATE grants SET last_used_at = ? WHERE id = ?", (now, grant_id))
 
 
-async def revoke_token(tx: Transaction, token_hash: bytes) -> None:
-    await tx.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                     (clock.now(), token_hash))
+async def revoke_token(tx: Transaction, token_hash: bytes, reason: str = "revoked") -> None:
+    changed = await tx.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                               (clock.now(), token_hash))
+    if changed and tx.listens(TokenRevoked):
+        row = await tx.fetchone("SELECT g.user_id, g.client_pk FROM tokens t JOIN grants g ON g.id = t.grant_id "
+                                "WHERE t.token_hash = ?", (token_hash,))
+        tx.notify(TokenRevoked, user_id=row["user_id"], client_pk=row["client_pk"], reason=reason)
 
 
-async def revoke_grant(tx: Transaction, grant_id: int) -> None:
-    await tx.execute("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                     (clock.now(), grant_id))
+async def revoke_grant(tx: Transaction, grant_id: int, reason: str = "revoked") -> None:
+    """End one token family."""
+    changed = await tx.execute("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                               (clock.now(), grant_id))
+    if changed and tx.listens(TokenRevoked):
+        row = await tx.fetchone("SELECT user_id, client_pk FROM grants WHERE id = ?", (grant_id,))
+        tx.notify(TokenRevoked, user_id=row["user_id"], client_pk=row["client_pk"], reason=reason)
 
 
-async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | None = None) -> int:
+async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | None = None,
+                             reason: str = "password_changed") -> int:
     """End a user's app access: for one client, or (password change) for all.
     Returns the number of grants revoked."""
     # Codes not yet redeemed go too: otherwise a code issued just before a password
     # change (or a "replace existing token") would still mint a fresh grant afterwards.
-    if client_pk is None:
-        await tx.execute("DELETE FROM authorization_codes WHERE user_id = ? AND used_at IS NULL", (user_id,))
-        return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-                                (clock.now(), user_id))
-    await tx.execute("DELETE FROM authorization_codes WHERE user_id = ? AND client_pk = ? AND used_at IS NULL",
-                     (user_id, client_pk))
-    return await tx.execute("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND client_pk = ? "
-                            "AND revoked_at IS NULL", (clock.now(), user_id, client_pk))
+    client_filter, params = ("", ()) if client_pk is None else (" AND client_pk = ?", (client_pk,))
+    await tx.execute(f"DELETE FROM authorization_codes WHERE user_id = ? AND used_at IS NULL{client_filter}",
+                     (user_id, *params))
+    changed = await tx.execute(f"UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL{client_filter}",
+                               (clock.now(), user_id, *params))
+    if changed:
+        tx.notify(TokenRevoked, user_id=user_id, client_pk=client_pk, reason=reason)
+    return changed
 
 
-async def revoke_client_grants(tx: Transaction, client_pk: int) -> int:
-    return await tx.execute("UPDATE grants SET revoked_at = ? WHERE client_pk = ? AND revoked_at IS NULL",
-                            (clock.now(), client_pk))
+async def revoke_client_grants(tx: Transaction, client_pk: int, reason: str = "client_disabled") -> int:
+    changed = await tx.execute("UPDATE grants SET revoked_at = ? WHERE client_pk = ? AND revoked_at IS NULL",
+                               (clock.now(), client_pk))
+    if changed:
+        tx.notify(TokenRevoked, user_id=None, client_pk=client_pk, reason=reason)
+    return changed
 
 
 async def delete_expired(tx: Transaction, now: int) -> int:
@@ -176,3 +189,29 @@ async def delete_consent(tx: Transaction, user_id: int, client_pk: int | None = 
         await tx.execute("DELETE FROM consents WHERE user_id = ?", (user_id,))
     else:
         await tx.execute("DELETE FROM consents WHERE user_id = ? AND client_pk = ?", (user_id, client_pk))
+
+
+# -- what a user or an admin sees of grants (SPEC §2 /settings/apps, /admin) ---------------
+
+# A grant can still act while it is unrevoked and holds an unspent, unexpired token.
+_LIVE_GRANT = ("g.revoked_at IS NULL AND EXISTS (SELECT 1 FROM tokens t WHERE t.grant_id = g.id "
+               "AND t.revoked_at IS NULL AND t.spent_at IS NULL "
+               "AND (t.expires_at IS NULL OR t.expires_at > ?))")
+
+
+async def count_live_grants_by_client(db: Database, now: int) -> dict[int, int]:
+    """client_pk → how many grants can still act for it."""
+    rows = await db.fetchall(f"SELECT g.client_pk, count(*) FROM grants g WHERE {_LIVE_GRANT} "
+                             "GROUP BY g.client_pk", (now,))
+    return {row[0]: row[1] for row in rows}
+
+
+async def list_user_authorizations(db: Database, user_id: int, now: int) -> list[sqlite3.Row]:
+    """One row per live grant and per remembered consent of this user, with its client:
+    client_pk, client_id, name, website, scope, created_at, last_used_at (NULL for a consent)."""
+    return await db.fetchall(
+        "SELECT c.id AS client_pk, c.client_id, c.name, c.website, a.scope, a.created_at, a.last_used_at "
+        f"FROM (SELECT g.client_pk, g.scope, g.created_at, g.last_used_at FROM grants g "
+        f"WHERE g.user_id = ? AND {_LIVE_GRANT} "
+        "UNION ALL SELECT client_pk, scope, created_at, NULL FROM consents WHERE user_id = ?) a "
+        "JOIN clients c ON c.id = a.client_pk ORDER BY c.name, c.id", (user_id, now, user_id))

@@ -17,7 +17,8 @@ def _user(row: sqlite3.Row, interests: tuple[str, ...] = ()) -> User:
                 bool(row["is_admin"]), row["created_at"], interests)
 
 
-def _user_with_interests(row: sqlite3.Row | None) -> User | None:
+def user_with_interests(row: sqlite3.Row | None) -> User | None:
+    """A User from a row that carries an `interests` column (char 31-separated tags)."""
     if row is None:
         return None
     return _user(row, tuple(sorted(row["interests"].split("\x1f"))) if row["interests"] else ())
@@ -36,11 +37,11 @@ async def count_users(db: Database | Transaction) -> int:
 
 
 async def get_user(db: Database, user_id: int) -> User | None:
-    return _user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE id = ?", (user_id,)))
+    return user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE id = ?", (user_id,)))
 
 
 async def get_user_by_name(db: Database, username: str) -> User | None:
-    return _user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE username = ?", (username,)))
+    return user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE username = ?", (username,)))
 
 
 async def get_password_hash(db: Database, username: str) -> tuple[int, str] | None:

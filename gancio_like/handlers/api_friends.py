@@ -1,0 +1,91 @@
+"""The friends API: friends, requests and "people like you" (SPEC §4)."""
+from __future__ import annotations
+
+from ..errors import ValidationError
+from ..models import Friend, FriendRequest, Suggestion
+from ..pagination import parse_limit
+from ..services import friends, suggestions
+from .api import ApiHandler, requires_scope
+from .api_account import user_json
+
+
+def friend_json(friend: Friend) -> dict:
+    return {"acct": friend.acct, "username": friend.username, "display_name": friend.display_name,
+            "since": friend.since}
+
+
+def request_json(request: FriendRequest) -> dict:
+    return {"id": request.id, "from": request.from_acct, "to": request.to_acct,
+            "status": request.status, "created_at": request.created_at}
+
+
+def suggestion_json(cfg, suggestion: Suggestion) -> dict:
+    return {"user": user_json(cfg, suggestion.user), "score": suggestion.score,
+            "reasons": suggestions.reasons(suggestion),
+            "shared_interests": list(suggestion.shared_interests),
+            "mutual_friends": suggestion.mutual_friends}
+
+
+class FriendsHandler(ApiHandler):
+    @requires_scope("friends:read")
+    async def get(self) -> None:
+        limit = parse_limit(self.get_query_argument("limit", None))
+        position = self.fync.cursors.decode(self.get_query_argument("cursor", None))
+        items, after = await friends.list_friends(self.db, self.cfg.domain, self.current_user.id,
+                                                  limit, position)
+        self.write_json({"items": [friend_json(f) for f in items],
+                         "next_cursor": None if after is None else self.fync.cursors.encode(after)})
+
+
+class FriendRequestsHandler(ApiHandler):
+    @requires_scope("friends:read")
+    async def get(self) -> None:
+        incoming, outgoing = await friends.list_requests(self.db, self.cfg.domain, self.current_user.id)
+        self.write_json({"incoming": [request_json(r) for r in incoming],
+                         "outgoing": [request_json(r) for r in outgoing]})
+
+    @requires_scope("friends:write")
+    async def post(self) -> None:
+        to = self.json_body().get("to")
+        if not isinstance(to, str):
+            raise ValidationError('"to" must be a name like "bob" or "bob@other.example"', "to")
+        request = await friends.send_request(self.db, self.cfg.domain, self.current_user.id, to)
+        self.write_json(request_json(request), 201)
+
+
+ACTIONS = {"accept": friends.accept_request, "decline": friends.decline_request,
+           "cancel": friends.cancel_request}
+
+
+class FriendRequestActionHandler(ApiHandler):
+    @requires_scope("friends:write")
+    async def post(self, request_id: str, action: str) -> None:
+        request = await ACTIONS[action](self.db, self.cfg.domain, self.current_user.id, int(request_id))
+        self.write_json(request_json(request))
+
+
+class FriendHandler(ApiHandler):
+    @requires_scope("friends:write")
+    async def delete(self, acct: str) -> None:
+        await friends.remove_friend(self.db, self.cfg.domain, self.current_user.id, acct)
+        self.set_status(204)
+        self.finish()
+
+
+class SuggestionsHandler(ApiHandler):
+    @requires_scope("friends:read")
+    async def get(self) -> None:
+        limit = parse_limit(self.get_query_argument("limit", None))
+        found = await suggestions.suggest(self.db, self.current_user.id, limit)
+        # One ranked list, no further pages (see services/suggestions.py).
+        self.write_json({"items": [suggestion_json(self.cfg, s) for s in found], "next_cursor": None})
+
+
+ROUTES = [
+    (r"/api/friends", FriendsHandler),
+    (r"/api/friends/requests", FriendRequestsHandler),
+    # ids fit SQLite's 64-bit integers; longer digit strings are no route at all.
+    (r"/api/friends/requests/([0-9]{1,18})/(accept|decline|cancel)", FriendRequestActionHandler),
+    (r"/api/friends/([^/]+)", FriendHandler),
+    (r"/api/people/suggestions", SuggestionsHandler),
+]

@@ -1,0 +1,150 @@
+"""Event pages (SPEC §2 `/events`) and public profiles (`/u/NAME`).
+
+Times are shown and typed in UTC: `<input type="datetime-local">` carries no zone,
+and without JavaScript the page cannot learn the reader's, so the form says so.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+import tornado.web
+
+from ..errors import ValidationError
+from ..services import events
+from .base import PageHandler
+
+TEXT_FIELDS = ("title", "description", "start_datetime", "end_datetime", "place_name",
+               "place_address", "tags")
+
+
+def when(timestamp: int) -> str:
+    """How a page shows a time: `Sat 31 May 2025, 19:30 UTC`."""
+    moment = datetime.fromtimestamp(timestamp, timezone.utc)
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def datetime_local(timestamp: int | None) -> str:
+    """A time as a datetime-local input's value (UTC)."""
+    if timestamp is None:
+        return ""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+def form_of(event) -> dict:
+    """An event as its edit form's values."""
+    return {"title": event.title, "description": event.description,
+            "start_datetime": datetime_local(event.start_datetime),
+            "end_datetime": datetime_local(event.end_datetime), "place_name": event.place_name,
+            "place_address": event.place_address, "tags": ", ".join(event.tags),
+            "published": event.published}
+
+
+def event_input(form: dict) -> dict:
+    """The form's values as the service takes them: its times read as UTC."""
+    return {**form, "start_datetime": events.from_datetime_local(form["start_datetime"], "start_datetime"),
+            "end_datetime": events.from_datetime_local(form["end_datetime"], "end_datetime")}
+
+
+def next_link(path: str, filters: dict, page: events.Page) -> str | None:
+    """The next page's URL: the same filters and the page's cursor."""
+    if page.next_cursor is None:
+        return None
+    return f"{path}?{urlencode({**filters, 'cursor': page.next_cursor})}"
+
+
+class EventPageHandler(PageHandler):
+    """Shared by the event pages: time formatting in templates, the submitted form."""
+
+    def get_template_namespace(self) -> dict:
+        namespace = super().get_template_namespace()
+        namespace.update(when=when)
+        return namespace
+
+    @property
+    def user_id(self) -> int | None:
+        return self.current_user.id if self.current_user else None
+
+    def submitted_form(self) -> dict:
+        form = {name: self.get_body_argument(name, "") for name in TEXT_FIELDS}
+        form["published"] = "published" in self.request.body_arguments  # an unticked box sends nothing
+        return form
+
+    def render_form(self, form: dict, event_id: int | str | None = None, error: str | None = None) -> None:
+        """The new-event form, or with `event_id` that event's edit form."""
+        if error:
+            self.set_status(400)
+        self.render("event_form.html", form=form, event_id=event_id, error=error)
+
+
+class EventListHandler(EventPageHandler):
+    async def get(self) -> None:
+        query = {name: self.get_argument(name, None) for name in ("cursor", "tag", "past")}
+        page = await events.list_events(self.db, self.fync.cursors, viewer_id=self.user_id, **query)
+        filters = {k: v for k, v in query.items() if k != "cursor" and v}
+        self.render("events.html", page=page, tag=events.tag_filter(query["tag"]) or "",
+                    past=events.is_past(query["past"]), next_url=next_link("/events", filters, page))
+
+
+class EventNewHandler(EventPageHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.render_form({"published": True})
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        form = self.submitted_form()
+        try:
+            event = await events.create_event(self.db, self.user_id, event_input(form))
+        except ValidationError as exc:
+            return self.render_form(form, error=exc.description)
+        self.redirect(f"/events/{event.id}", status=303)
+
+
+class EventDetailHandler(EventPageHandler):
+    async def get(self, event_id: str) -> None:
+        event = await events.get_event(self.db, int(event_id), self.user_id)
+        self.render("event.html", event=event, mine=event.owner_id == self.user_id)
+
+
+class EventEditHandler(EventPageHandler):
+    @tornado.web.authenticated
+    async def get(self, event_id: str) -> None:
+        event = await events.owned_event(self.db, int(event_id), self.user_id)
+        self.render_form(form_of(event), event.id)
+
+    @tornado.web.authenticated
+    async def post(self, event_id: str) -> None:
+        form = self.submitted_form()
+        try:
+            await events.update_event(self.db, int(event_id), self.user_id, event_input(form))
+        except ValidationError as exc:
+            return self.render_form(form, event_id, exc.description)
+        self.redirect(f"/events/{event_id}", status=303)
+
+
+class EventDeleteHandler(EventPageHandler):
+    @tornado.web.authenticated
+    async def post(self, event_id: str) -> None:
+        await events.delete_event(self.db, int(event_id), self.user_id)
+        self.redirect("/events", status=303)
+
+
+class ProfileHandler(EventPageHandler):
+    async def get(self, username: str) -> None:
+        cursor = self.get_argument("cursor", None)
+        user, page = await events.profile(self.db, self.fync.cursors, username, cursor)
+        self.render("profile.html", person=user, page=page,
+                    next_url=next_link(f"/u/{user.username}", {}, page))
+
+
+# At most 18 digits: every ID fits SQLite's 64-bit integer; longer is a plain 404.
+EVENT_ID = r"([0-9]{1,18})"
+ROUTES = [
+    (r"/events", EventListHandler),
+    (r"/events/new", EventNewHandler),
+    (rf"/events/{EVENT_ID}", EventDetailHandler),
+    (rf"/events/{EVENT_ID}/edit", EventEditHandler),
+    (rf"/events/{EVENT_ID}/delete", EventDeleteHandler),
+    (r"/u/([^/]+)", ProfileHandler),
+]

@@ -1,0 +1,86 @@
+"""The /friends page: friends, requests both ways, add by name, people like you (SPEC §2).
+
+Every form POSTs to its own path and answers 303 back to /friends with a notice
+picked from a fixed list (never text from the URL); a refused action re-renders
+the page with 400 and the reason.
+"""
+from __future__ import annotations
+
+import tornado.web
+
+from ..errors import FyncError
+from ..services import friends, suggestions
+from .base import PageHandler
+
+FRIENDS_SHOWN, PEOPLE_SHOWN = 50, 10
+NOTICES = {"sent": "Friend request sent.", "befriended": "They had already asked you: you are now friends.",
+           "accepted": "Request accepted: you are now friends.", "declined": "Request declined.",
+           "cancelled": "Request cancelled.", "removed": "Friend removed."}
+
+
+class FriendsBase(PageHandler):
+    """Renders the page: for GET /friends, and for a form whose action was refused."""
+
+    async def show(self, error: str | None = None, name: str = "") -> None:
+        me, domain = self.current_user, self.cfg.domain
+        position = self.fync.cursors.decode(self.get_query_argument("cursor", None))
+        mine, after = await friends.list_friends(self.db, domain, me.id, FRIENDS_SHOWN, position)
+        incoming, outgoing = await friends.list_requests(self.db, domain, me.id)
+        people = await suggestions.suggest(self.db, me.id, PEOPLE_SHOWN)
+        self.render("friends.html", friends=mine, incoming=incoming, outgoing=outgoing, people=people,
+                    reasons=suggestions.reasons, name=name, error=error,
+                    next_cursor=None if after is None else self.fync.cursors.encode(after),
+                    notice=NOTICES.get(self.get_query_argument("done", "")))
+
+    async def act(self, action, done: str, name: str = "") -> None:
+        """Run one service call; 303 to the page with a notice, or the page again with 400."""
+        try:
+            result = await action
+        except FyncError as exc:
+            self.set_status(400)
+            return await self.show(error=exc.description, name=name)
+        if done == "sent" and result.status == "accepted":
+            done = "befriended"
+        self.redirect(f"/friends?done={done}", status=303)
+
+
+class FriendsPage(FriendsBase):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.show()
+
+
+class SendRequestForm(FriendsBase):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        name = self.get_body_argument("name", "")
+        await self.act(friends.send_request(self.db, self.cfg.domain, self.current_user.id, name),
+                       "sent", name)
+
+
+PAGE_ACTIONS = {"accept": (friends.accept_request, "accepted"),
+                "decline": (friends.decline_request, "declined"),
+                "cancel": (friends.cancel_request, "cancelled")}
+
+
+class RequestActionForm(FriendsBase):
+    @tornado.web.authenticated
+    async def post(self, request_id: str, action: str) -> None:
+        service, done = PAGE_ACTIONS[action]
+        await self.act(service(self.db, self.cfg.domain, self.current_user.id, int(request_id)), done)
+
+
+class RemoveFriendForm(FriendsBase):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        acct = self.get_body_argument("acct", "")
+        await self.act(friends.remove_friend(self.db, self.cfg.domain, self.current_user.id, acct),
+                       "removed")
+
+
+ROUTES = [
+    (r"/friends", FriendsPage),
+    (r"/friends/requests", SendRequestForm),
+    (r"/friends/requests/([0-9]{1,18})/(accept|decline|cancel)", RequestActionForm),
+    (r"/friends/remove", RemoveFriendForm),
+]

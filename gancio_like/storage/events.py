@@ -1,0 +1,80 @@
+"""Community events and their tags (migrations/0004_events.sql)."""
+from __future__ import annotations
+
+import sqlite3
+
+from ..models import Event
+from .db import Database, Transaction
+
+# Owner name and tags ride along in one query: every list shows both.
+_SELECT = ("SELECT e.*, u.username AS owner, (SELECT group_concat(tag, char(31)) FROM event_tags "
+           "WHERE event_id = e.id) AS tag_list FROM events e JOIN users u ON u.id = e.owner_id")
+_COLUMNS = ("title", "description", "start_datetime", "end_datetime", "place_name",
+            "place_address", "published")
+
+
+def _event(row: sqlite3.Row | None) -> Event | None:
+    if row is None:
+        return None
+    tags = tuple(sorted(row["tag_list"].split("\x1f"))) if row["tag_list"] else ()
+    return Event(row["id"], row["owner_id"], row["owner"], row["title"], row["description"],
+                 row["start_datetime"], row["end_datetime"], row["place_name"], row["place_address"],
+                 tags, bool(row["published"]), row["created_at"], row["updated_at"])
+
+
+async def get_event(db: Database | Transaction, event_id: int) -> Event | None:
+    return _event(await db.fetchone(f"{_SELECT} WHERE e.id = ?", (event_id,)))
+
+
+async def list_events(db: Database, position: tuple[int, int], limit: int, past: bool = False,
+                      viewer_id: int | None = None, tag: str | None = None,
+                      owner_id: int | None = None) -> list[Event]:
+    """Published events (and `viewer_id`'s drafts) after `position` = (start, id):
+    later ones in start order, or with `past` earlier ones newest first."""
+    where, params = _filters(viewer_id, tag, owner_id)
+    where.append("(e.start_datetime, e.id) < (?, ?)" if past else "(e.start_datetime, e.id) > (?, ?)")
+    order = "DESC" if past else "ASC"
+    rows = await db.fetchall(f"{_SELECT} WHERE {' AND '.join(where)} "
+                             f"ORDER BY e.start_datetime {order}, e.id {order} LIMIT ?",
+                             (*params, *position, limit))
+    return [_event(r) for r in rows]
+
+
+def _filters(viewer_id: int | None, tag: str | None, owner_id: int | None) -> tuple[list, list]:
+    # `owner_id = NULL` is never true: without a viewer only published events match.
+    where, params = ["(e.published = 1 OR e.owner_id = ?)"], [viewer_id]
+    if tag is not None:
+        where.append("e.id IN (SELECT event_id FROM event_tags WHERE tag = ?)")
+        params.append(tag)
+    if owner_id is not None:
+        where.append("e.owner_id = ?")
+        params.append(owner_id)
+    return where, params
+
+
+async def insert_event(tx: Transaction, owner_id: int, values: dict, now: int) -> int:
+    """A new event from `values` (every column in _COLUMNS, plus `tags`)."""
+    event_id = await tx.insert(
+        f"INSERT INTO events (owner_id, {', '.join(_COLUMNS)}, created_at, updated_at) "
+        f"VALUES (?, {', '.join('?' * len(_COLUMNS))}, ?, ?)",
+        (owner_id, *(values[c] for c in _COLUMNS), now, now))
+    await _insert_tags(tx, event_id, values["tags"])
+    return event_id
+
+
+async def update_event(tx: Transaction, event_id: int, values: dict, now: int) -> None:
+    """Rewrite every column and the tags from `values` (the merged, checked event)."""
+    assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
+    await tx.execute(f"UPDATE events SET {assignments}, updated_at = ? WHERE id = ?",
+                     (*(values[c] for c in _COLUMNS), now, event_id))
+    await tx.execute("DELETE FROM event_tags WHERE event_id = ?", (event_id,))
+    await _insert_tags(tx, event_id, values["tags"])
+
+
+async def _insert_tags(tx: Transaction, event_id: int, tags) -> None:
+    for tag in tags:
+        await tx.execute("INSERT INTO event_tags (event_id, tag) VALUES (?, ?)", (event_id, tag))
+
+
+async def delete_event(tx: Transaction, event_id: int) -> None:
+    await tx.execute("DELETE FROM events WHERE id = ?", (event_id,))
