@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from . import admin, api_account, api_events, api_friends, apps, dev, discovery, events, friends, oauth, openapi, web
+from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, friends,
+               oauth, openapi, ops, web)
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -51,6 +52,7 @@ def core_routes() -> list[tuple]:
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
+        *federation.ROUTES, *ops.ROUTES,
     ]
 
 
