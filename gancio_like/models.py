@@ -56,6 +56,7 @@ class AccessGrant:
     grant_id: int
     scopes: frozenset[str]
     expires_at: int | None
+    user: User | None = None
 
 
 @dataclass(frozen=True)

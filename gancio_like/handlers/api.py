@@ -12,7 +12,6 @@ from ..errors import ValidationError
 from ..oauth import bearer
 from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from ..oauth.params import parse_bearer
-from ..storage import users as user_store
 from .base import JsonHandler
 
 SCOPE_ATTR = "fync_scope"
@@ -68,7 +67,7 @@ class ApiHandler(JsonHandler):
         token = self._bearer_token()
         if token is not None:
             self.current_token = await bearer.authenticate(self.fync.oauth, token)
-            self.current_user = await user_store.get_user(self.db, self.current_token.user_id)
+            self.current_user = self.current_token.user
         if scope is PUBLIC:
             return
         if token is None:

@@ -43,8 +43,9 @@ class AuthorizeHandler(PageHandler):
         if self.current_user is None:
             return self._to_login()
         user_id = self.current_user.id
-        if await authorize.remembered(ctx, user_id, req):
-            return self.redirect(await authorize.approve(ctx, user_id, req, req.scopes, remember=False))
+        url = await authorize.approve_remembered(ctx, user_id, req)
+        if url is not None:
+            return self.redirect(url)
         request_id = await authorize.save_pending(ctx, accounts.session_hash(self.session_token), user_id, req)
         self.render("consent.html", req=req, request_id=request_id, redirect_host=_host(req.redirect_uri),
                     scopes=[(s, ctx.scopes.describe(s)) for s in ctx.scopes.names() if s in req.scopes])

@@ -15,6 +15,7 @@ from ..models import Client
 from ..scopes import format_scope
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
+from ..storage.db import Transaction
 from . import credentials, pkce
 from .clients import find_client
 from .context import OAuthContext
@@ -112,27 +113,38 @@ def _validated(ctx: OAuthContext, client: Client, redirect_uri: str, sent: bool,
                                 force, replace)
 
 
-async def remembered(ctx: OAuthContext, user_id: int, req: AuthorizationRequest) -> bool:
-    """True when the user already allowed this client everything asked, unprompted."""
+async def approve_remembered(ctx: OAuthContext, user_id: int, req: AuthorizationRequest) -> str | None:
+    """When the user already allowed this client everything asked (and no prompt is
+    forced), the redirect with a fresh code; else None. One write: check and code."""
     if req.force_prompt:
-        return False
-    return req.scopes <= await token_store.get_consent(ctx.db, user_id, req.client.pk)
+        return None
+
+    async def body(tx: Transaction) -> str | None:
+        if not req.scopes <= await token_store.get_consent(tx, user_id, req.client.pk):
+            return None
+        return await _issue_code(ctx, tx, user_id, req, req.scopes)
+
+    return await ctx.db.write(body)
 
 
-async def approve(ctx: OAuthContext, user_id: int, req: AuthorizationRequest,
-                  scopes: frozenset[str], remember: bool = True) -> str:
-    """Issue a code for `scopes` and return the redirect to the client."""
+async def approve(ctx: OAuthContext, user_id: int, req: AuthorizationRequest, scopes: frozenset[str]) -> str:
+    """The user allowed `scopes`: remember that, issue a code, return the redirect."""
+    async def body(tx: Transaction) -> str:
+        known = await token_store.get_consent(tx, user_id, req.client.pk)
+        await token_store.upsert_consent(tx, user_id, req.client.pk, format_scope(known | scopes), clock.now())
+        return await _issue_code(ctx, tx, user_id, req, scopes)
+
+    return await ctx.db.write(body)
+
+
+async def _issue_code(ctx: OAuthContext, tx: Transaction, user_id: int, req: AuthorizationRequest,
+                      scopes: frozenset[str]) -> str:
     code = credentials.new_token()
-    now = clock.now()
-    async with ctx.db.transaction() as tx:
-        if req.replace_existing:
-            await token_store.revoke_user_grants(tx, user_id, req.client.pk, reason="replaced")
-        if remember:
-            known = await token_store.get_consent(tx, user_id, req.client.pk)
-            await token_store.upsert_consent(tx, user_id, req.client.pk, format_scope(known | scopes), now)
-        await token_store.insert_code(tx, credentials.digest(code), req.client.pk, user_id, req.redirect_uri,
-                                      req.redirect_uri_sent, format_scope(scopes), req.code_challenge,
-                                      now + ctx.cfg.oauth.code_ttl)
+    if req.replace_existing:
+        await token_store.revoke_user_grants(tx, user_id, req.client.pk, reason="replaced")
+    await token_store.insert_code(tx, credentials.digest(code), req.client.pk, user_id, req.redirect_uri,
+                                  req.redirect_uri_sent, format_scope(scopes), req.code_challenge,
+                                  clock.now() + ctx.cfg.oauth.code_ttl)
     return redirect_to(req.redirect_uri, {"code": code, "state": req.state, "iss": ctx.issuer})
 
 

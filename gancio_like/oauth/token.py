@@ -1,9 +1,10 @@
 """The token endpoint's grants (RFC 6749 §4.1.3, §5, §6; RFC 7636 §4.6;
 OAuth 2.1 draft §4.1.3, §4.3 and §10.2; RFC 9700 §2.2.2, §4.14).
 
-Every grant runs inside one write transaction, so checks and the single-use
-update cannot interleave with a concurrent request: of two redemptions of one
-code, or two uses of one refresh token, exactly one succeeds (no grace period).
+Every grant is one `db.write()` body: it runs on the writer thread, so checks and
+the single-use update cannot interleave with a concurrent request — of two
+redemptions of one code, or two uses of one refresh token, exactly one succeeds
+(no grace period) — and the response goes out only after its COMMIT.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..storage import tokens as token_store
 from ..storage.db import Transaction
 from . import credentials, pkce
 from .context import OAuthContext
-from .errors import InvalidGrant, InvalidRequest, InvalidScope, UnsupportedGrantType
+from .errors import InvalidGrant, InvalidRequest, InvalidScope, OAuthError, UnsupportedGrantType
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
@@ -35,9 +36,9 @@ async def grant(ctx: OAuthContext, client: Client, params: dict[str, str]) -> di
 
 
 async def _authorization_code(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:
-    code = _required(params, "code")
-    code_hash = credentials.digest(code)
-    async with ctx.db.transaction() as tx:
+    code_hash = credentials.digest(_required(params, "code"))
+
+    async def redeem(tx: Transaction) -> dict | OAuthError:
         row = await token_store.get_code(tx, code_hash)
         _check_code(row, client, params)
         now = clock.now()
@@ -47,11 +48,19 @@ async def _authorization_code(ctx: OAuthContext, client: Client, params: dict[st
             return await issue(ctx, tx, grant_id=grant_id, client_id=client.client_id, user_id=row["user_id"],
                                access_scope=row["scope"], refresh_scope=row["scope"], now=now,
                                grant_type="authorization_code")
-        # A replayed code means it leaked: end what it issued (RFC 6749 §4.1.2, §10.5),
-        # committed before the error is answered.
+        # A replayed code means it leaked: end what it issued (RFC 6749 §4.1.2, §10.5).
+        # Returned, not raised, so the revocation commits before the error is answered.
         if row["grant_id"] is not None:
             await token_store.revoke_grant(tx, row["grant_id"], reason="code_replayed")
-    raise InvalidGrant("authorization code was already used; its tokens are revoked")
+        return InvalidGrant("authorization code was already used; its tokens are revoked")
+
+    return _answer(await ctx.db.write(redeem))
+
+
+def _answer(outcome: dict | OAuthError) -> dict:
+    if isinstance(outcome, OAuthError):
+        raise outcome
+    return outcome
 
 
 def _check_code(row: sqlite3.Row | None, client: Client, params: dict[str, str]) -> None:
@@ -84,7 +93,8 @@ def _check_redirect_uri(row: sqlite3.Row, client: Client, sent: str | None) -> N
 
 async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:
     token_hash = credentials.digest(_required(params, "refresh_token"))
-    async with ctx.db.transaction() as tx:
+
+    async def rotate(tx: Transaction) -> dict | OAuthError:
         row = await token_store.get_token(tx, token_hash)
         if row is None or row["kind"] != "refresh" or row["client_pk"] != client.pk:
             raise InvalidGrant("unknown refresh token")
@@ -102,7 +112,9 @@ async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, st
         # Reuse of a rotated token: either party may be the thief, so the whole
         # family ends (RFC 9700 §4.14.2), committed before the error is answered.
         await token_store.revoke_grant(tx, row["grant_id"], reason="refresh_reused")
-    raise InvalidGrant("refresh token was already used; every token of this grant is revoked")
+        return InvalidGrant("refresh token was already used; every token of this grant is revoked")
+
+    return _answer(await ctx.db.write(rotate))
 
 
 def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str]) -> frozenset[str]:

@@ -131,8 +131,7 @@ async def start_session(db: Database, user_id: int) -> str:
 async def session_user(db: Database, token: str | None) -> User | None:
     if not token or len(token) > 100:
         return None
-    user_id = await session_store.get_session_user_id(db, _digest(token), clock.now())
-    return None if user_id is None else await user_store.get_user(db, user_id)
+    return await session_store.get_session_user(db, _digest(token), clock.now())
 
 
 def session_hash(token: str) -> bytes:

@@ -32,6 +32,21 @@ async def insert_client(tx: Transaction, *, client_id: str, secret_hash: bytes |
 
 
 async def get_client(db: Database | Transaction, client_id: str) -> Client | None:
+    """A client by its client_id; outside a transaction from a cache that every
+    committed change to clients empties (storage/db.py)."""
+    if isinstance(db, Transaction):
+        return await _load_client(db, client_id)
+    cache = db.cache("clients")
+    client = cache.get(client_id)
+    if client is None:
+        epoch = cache.epoch
+        client = await _load_client(db, client_id)
+        if client is not None:
+            cache.fill(client_id, client, epoch)
+    return client
+
+
+async def _load_client(db: Database | Transaction, client_id: str) -> Client | None:
     row = await db.fetchone(f"SELECT {_COLUMNS} FROM clients WHERE client_id = ?", (client_id,))
     return None if row is None else _client(row)
 

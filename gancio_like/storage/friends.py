@@ -53,10 +53,44 @@ async def list_outgoing_requests(db: Reader, domain: str, user_id: int, limit: i
 
 
 async def insert_request(tx: Transaction, from_user_id: int, to_user_id: int | None,
-                         to_acct: str | None, now: int) -> int:
+                         to_acct: str | None, now: int, activity_id: str | None = None,
+                         status: str = "pending") -> int:
+    """A request from a local user; `activity_id` is the Follow that carries it to a remote acct."""
     return await tx.insert(
-        "INSERT INTO friend_requests (from_user_id, to_user_id, to_acct, status, created_at) "
-        "VALUES (?, ?, ?, 'pending', ?)", (from_user_id, to_user_id, to_acct, now))
+        "INSERT INTO friend_requests (from_user_id, to_user_id, to_acct, status, created_at, decided_at, "
+        "activity_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (from_user_id, to_user_id, to_acct, status, now, None if status == "pending" else now, activity_id))
+
+
+async def insert_remote_request(tx: Transaction, from_acct: str, to_user_id: int, activity_id: str,
+                                status: str, now: int) -> int:
+    """A request that came in as a Follow from another instance."""
+    return await tx.insert(
+        "INSERT INTO friend_requests (from_acct, to_user_id, status, created_at, decided_at, activity_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (from_acct, to_user_id, status, now, None if status == "pending" else now, activity_id))
+
+
+async def get_request_by_activity(db: Reader, domain: str, activity_id: str) -> FriendRequest | None:
+    """The (newest) request carried by the Follow `activity_id`."""
+    row = await db.fetchone(f"{_REQUEST} WHERE r.activity_id = ? ORDER BY r.id DESC LIMIT 1", (activity_id,))
+    return None if row is None else _request(row, domain)
+
+
+async def get_request_activity_id(db: Reader, request_id: int) -> str | None:
+    return await db.fetchval("SELECT activity_id FROM friend_requests WHERE id = ?", (request_id,))
+
+
+async def get_last_follow_id(db: Reader, from_user_id: int, to_acct: str) -> str | None:
+    """The newest Follow this user sent the remote acct (the one an Undo takes back)."""
+    return await db.fetchval("SELECT activity_id FROM friend_requests WHERE from_user_id = ? AND to_acct = ? "
+                             "AND activity_id IS NOT NULL ORDER BY id DESC LIMIT 1", (from_user_id, to_acct))
+
+
+async def update_request_answered(tx: Transaction, request_id: int, status: str, now: int) -> int:
+    """The remote side answered (accepted, declined) or withdrew (cancelled) a pending request."""
+    return await tx.execute("UPDATE friend_requests SET status = ?, decided_at = ? "
+                            "WHERE id = ? AND status = 'pending'", (status, now, request_id))
 
 
 async def update_request_decided(tx: Transaction, request_id: int, recipient_id: int,
@@ -95,6 +129,10 @@ async def delete_friendship(tx: Transaction, user_id: int, friend_id: int | None
     """One direction; the rows deleted (0 or 1)."""
     return await tx.execute("DELETE FROM friendships WHERE user_id = ? AND friend_id IS ? "
                             "AND friend_acct IS ?", (user_id, friend_id, friend_acct))
+
+
+async def count_friends(db: Reader, user_id: int) -> int:
+    return await db.fetchval("SELECT count(*) FROM friendships WHERE user_id = ?", (user_id,))
 
 
 async def list_friends(db: Reader, domain: str, user_id: int, limit: int,

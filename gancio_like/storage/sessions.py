@@ -5,7 +5,9 @@ password change end a session for real (a signed cookie alone could not be revok
 """
 from __future__ import annotations
 
+from ..models import User
 from .db import Database, Transaction
+from .users import USER_COLUMNS, user_with_interests
 
 
 async def insert_session(tx: Transaction, token_hash: bytes, user_id: int, now: int,
@@ -14,9 +16,22 @@ async def insert_session(tx: Transaction, token_hash: bytes, user_id: int, now: 
                      "VALUES (?, ?, ?, ?)", (token_hash, user_id, now, expires_at))
 
 
-async def get_session_user_id(db: Database, token_hash: bytes, now: int) -> int | None:
-    return await db.fetchval("SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?",
-                             (token_hash, now))
+async def get_session_user(db: Database, token_hash: bytes, now: int) -> User | None:
+    """The session's user, in one query; cached like tokens (storage/db.py): logout,
+    a password change or a profile change commits through a transaction, which
+    empties the cache."""
+    cache = db.cache("sessions")
+    found = cache.get(token_hash)
+    if found is None:
+        epoch = cache.epoch
+        row = await db.fetchone(f"SELECT s.expires_at, {USER_COLUMNS} FROM sessions s "
+                                "JOIN users ON users.id = s.user_id WHERE s.token_hash = ?", (token_hash,))
+        if row is None:
+            return None
+        found = (row["expires_at"], user_with_interests(row))
+        cache.fill(token_hash, found, epoch)
+    expires_at, user = found
+    return user if expires_at > now else None
 
 
 async def delete_session(tx: Transaction, token_hash: bytes) -> None:

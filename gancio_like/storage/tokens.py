@@ -12,6 +12,7 @@ from .. import clock
 from ..models import AccessGrant
 from ..notifications import TokenRevoked
 from .db import Database, Transaction
+from .users import USER_COLUMNS, user_with_interests
 
 # -- pending authorization requests (the consent page acts on these only) ---------
 
@@ -94,17 +95,33 @@ def is_live(row: sqlite3.Row, now: int) -> bool:
             and (row["expires_at"] is None or row["expires_at"] > now))
 
 
+_BEARER = (f"SELECT t.scope, t.expires_at, t.grant_id, g.client_pk, c.client_id, {USER_COLUMNS} "
+           "FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_pk "
+           "JOIN users ON users.id = g.user_id "
+           "WHERE t.token_hash = ? AND t.kind = 'access' AND t.revoked_at IS NULL "
+           "AND g.revoked_at IS NULL AND c.status = 'active'")
+
+
 async def get_access_grant(db: Database, token_hash: bytes, now: int) -> AccessGrant | None:
-    """The bearer check: one indexed lookup joining token, grant and client."""
-    row = await db.fetchone(
-        "SELECT t.scope, t.expires_at, t.grant_id, g.user_id, g.client_pk, c.client_id "
-        "FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_pk "
-        "WHERE t.token_hash = ? AND t.kind = 'access' AND t.revoked_at IS NULL "
-        "AND g.revoked_at IS NULL AND c.status = 'active'", (token_hash,))
-    if row is None or (row["expires_at"] is not None and row["expires_at"] <= now):
+    """The bearer check: a live access token's grant and user.
+
+    Served from memory after the first use. Every revocation, and every other
+    write that may change what a token grants, empties the cache after its COMMIT
+    (see storage/db.py), so a revoked token is refused on the very next request.
+    Misses are not cached, so garbage tokens cannot fill memory."""
+    cache = db.cache("access")
+    grant = cache.get(token_hash)
+    if grant is None:
+        epoch = cache.epoch
+        row = await db.fetchone(_BEARER, (token_hash,))
+        if row is None:
+            return None
+        grant = AccessGrant(row["id"], row["client_pk"], row["client_id"], row["grant_id"],
+                            frozenset(row["scope"].split()), row["expires_at"], user_with_interests(row))
+        cache.fill(token_hash, grant, epoch)
+    if grant.expires_at is not None and grant.expires_at <= now:
         return None
-    return AccessGrant(row["user_id"], row["client_pk"], row["client_id"], row["grant_id"],
-                       frozenset(row["scope"].split()), row["expires_at"])
+    return grant
 
 
 async def mark_token_spent(tx: Transaction, token_hash: bytes, now: int) -> bool:
@@ -121,6 +138,7 @@ async def touch_grant(tx: Transaction, grant_id: int, now: int) -> None:
 async def revoke_token(tx: Transaction, token_hash: bytes, reason: str = "revoked") -> None:
     changed = await tx.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
                                (clock.now(), token_hash))
+    tx.invalidate()
     if changed and tx.listens(TokenRevoked):
         row = await tx.fetchone("SELECT g.user_id, g.client_pk FROM tokens t JOIN grants g ON g.id = t.grant_id "
                                 "WHERE t.token_hash = ?", (token_hash,))
@@ -131,6 +149,7 @@ async def revoke_grant(tx: Transaction, grant_id: int, reason: str = "revoked") 
     """End one token family."""
     changed = await tx.execute("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                                (clock.now(), grant_id))
+    tx.invalidate()
     if changed and tx.listens(TokenRevoked):
         row = await tx.fetchone("SELECT user_id, client_pk FROM grants WHERE id = ?", (grant_id,))
         tx.notify(TokenRevoked, user_id=row["user_id"], client_pk=row["client_pk"], reason=reason)
@@ -147,6 +166,7 @@ async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | Non
                      (user_id, *params))
     changed = await tx.execute(f"UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL{client_filter}",
                                (clock.now(), user_id, *params))
+    tx.invalidate()
     if changed:
         tx.notify(TokenRevoked, user_id=user_id, client_pk=client_pk, reason=reason)
     return changed
@@ -155,6 +175,7 @@ async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | Non
 async def revoke_client_grants(tx: Transaction, client_pk: int, reason: str = "client_disabled") -> int:
     changed = await tx.execute("UPDATE grants SET revoked_at = ? WHERE client_pk = ? AND revoked_at IS NULL",
                                (clock.now(), client_pk))
+    tx.invalidate()
     if changed:
         tx.notify(TokenRevoked, user_id=None, client_pk=client_pk, reason=reason)
     return changed

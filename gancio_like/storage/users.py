@@ -8,8 +8,11 @@ from .db import Database, Transaction
 
 _COLUMNS = "id, username, display_name, bio, is_admin, created_at"
 # Interests ride along in one query: a user is loaded on every page and API call.
-_WITH_INTERESTS = (f"SELECT {_COLUMNS}, (SELECT group_concat(tag, char(31)) FROM user_interests "
-                   "WHERE user_id = users.id) AS interests FROM users")
+INTERESTS_COLUMN = ("(SELECT group_concat(tag, char(31)) FROM user_interests "
+                    "WHERE user_id = users.id) AS interests")
+USER_COLUMNS = ("users.id, users.username, users.display_name, users.bio, users.is_admin, "
+                f"users.created_at, {INTERESTS_COLUMN}")
+_WITH_INTERESTS = f"SELECT {USER_COLUMNS} FROM users"
 
 
 def _user(row: sqlite3.Row, interests: tuple[str, ...] = ()) -> User:

@@ -1,0 +1,144 @@
+"""Federation state (migrations/0005_federation.sql, SPEC §6): users' key pairs,
+the remote-actor cache, the delivery queue and the inbox's memory of activity ids."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from .db import Database, Transaction
+
+Reader = Database | Transaction
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    user_id: int
+    public_pem: str
+    private_pem: str = field(repr=False)  # never in a log line, not even by accident
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    """An actor on another instance, as fetched and checked (federation/actors.py)."""
+    uri: str
+    acct: str
+    inbox: str
+    key_id: str
+    public_pem: str
+    fetched_at: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    user_id: int
+    recipient: str
+    inbox: str | None
+    activity: str
+    attempts: int
+    created_at: int
+    first_tried_at: int | None
+
+
+# -- key pairs --------------------------------------------------------------------------------
+
+async def get_key_pair(db: Reader, user_id: int) -> KeyPair | None:
+    row = await db.fetchone("SELECT user_id, public_pem, private_pem FROM actor_keys WHERE user_id = ?",
+                            (user_id,))
+    return None if row is None else KeyPair(row["user_id"], row["public_pem"], row["private_pem"])
+
+
+async def insert_key_pair(tx: Transaction, user_id: int, public_pem: str, private_pem: str, now: int) -> None:
+    """The first pair made wins; a racing second one is dropped."""
+    await tx.execute("INSERT OR IGNORE INTO actor_keys (user_id, public_pem, private_pem, created_at) "
+                     "VALUES (?, ?, ?, ?)", (user_id, public_pem, private_pem, now))
+
+
+# -- remote actors ----------------------------------------------------------------------------
+
+_ACTOR = "SELECT uri, acct, inbox, key_id, public_pem, fetched_at FROM remote_actors"
+
+
+def _actor(row: sqlite3.Row | None) -> RemoteActor | None:
+    return None if row is None else RemoteActor(row["uri"], row["acct"], row["inbox"], row["key_id"],
+                                                row["public_pem"], row["fetched_at"])
+
+
+async def get_remote_actor_by_key(db: Reader, key_id: str) -> RemoteActor | None:
+    return _actor(await db.fetchone(f"{_ACTOR} WHERE key_id = ?", (key_id,)))
+
+
+async def get_remote_actor_by_acct(db: Reader, acct: str) -> RemoteActor | None:
+    return _actor(await db.fetchone(f"{_ACTOR} WHERE acct = ?", (acct,)))
+
+
+async def get_remote_actor(db: Reader, uri: str) -> RemoteActor | None:
+    return _actor(await db.fetchone(f"{_ACTOR} WHERE uri = ?", (uri,)))
+
+
+async def upsert_remote_actor(tx: Transaction, actor: RemoteActor) -> None:
+    """Remember `actor`; an older actor that held the same acct gives it up (a re-created account)."""
+    await tx.execute("DELETE FROM remote_actors WHERE acct = ? AND uri <> ?", (actor.acct, actor.uri))
+    await tx.execute(
+        "INSERT INTO remote_actors (uri, acct, inbox, key_id, public_pem, fetched_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (uri) DO UPDATE SET acct = excluded.acct, inbox = excluded.inbox, "
+        "key_id = excluded.key_id, public_pem = excluded.public_pem, fetched_at = excluded.fetched_at",
+        (actor.uri, actor.acct, actor.inbox, actor.key_id, actor.public_pem, actor.fetched_at))
+
+
+# -- the delivery queue -----------------------------------------------------------------------
+
+async def insert_delivery(tx: Transaction, user_id: int, recipient: str, inbox: str | None,
+                          activity: str, now: int) -> int:
+    return await tx.insert(
+        "INSERT INTO deliveries (user_id, recipient, inbox, activity, created_at, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (user_id, recipient, inbox, activity, now, now))
+
+
+async def list_due_deliveries(db: Reader, now: int, limit: int) -> list[Delivery]:
+    """Due deliveries, each the oldest still pending for its recipient: one recipient's
+    activities go out in the order they were queued (an Undo never overtakes its Follow)."""
+    rows = await db.fetchall(
+        "SELECT id, user_id, recipient, inbox, activity, attempts, created_at, first_tried_at FROM deliveries AS d "
+        "WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ? "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries AS o WHERE o.recipient = d.recipient AND o.id < d.id "
+        "AND o.delivered_at IS NULL AND o.gave_up_at IS NULL) "
+        "ORDER BY next_attempt_at, id LIMIT ?", (now, limit))
+    return [Delivery(r["id"], r["user_id"], r["recipient"], r["inbox"], r["activity"], r["attempts"],
+                     r["created_at"], r["first_tried_at"]) for r in rows]
+
+
+async def update_delivery_addressed(tx: Transaction, delivery_id: int, inbox: str, activity: str) -> None:
+    """The recipient resolved: where it goes, and the activity with their actor filled in."""
+    await tx.execute("UPDATE deliveries SET inbox = ?, activity = ? WHERE id = ?", (inbox, activity, delivery_id))
+
+
+async def update_delivery_done(tx: Transaction, delivery_id: int, now: int) -> None:
+    await tx.execute("UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL, "
+                     "first_tried_at = coalesce(first_tried_at, ?) WHERE id = ?", (now, now, delivery_id))
+
+
+async def update_delivery_failed(tx: Transaction, delivery_id: int, now: int, error: str,
+                                 next_attempt_at: int | None) -> None:
+    """One more failed try: retry at `next_attempt_at`, or give up when it is None."""
+    await tx.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, first_tried_at = coalesce(first_tried_at, ?), "
+        "next_attempt_at = coalesce(?, next_attempt_at), gave_up_at = CASE WHEN ? IS NULL THEN ? END WHERE id = ?",
+        (error[:500], now, next_attempt_at, next_attempt_at, now, delivery_id))
+
+
+async def delete_old_deliveries(tx: Transaction, before: int) -> int:
+    """Forget deliveries that ended (delivered or given up) before `before`."""
+    return await tx.execute("DELETE FROM deliveries WHERE coalesce(delivered_at, gave_up_at) < ?", (before,))
+
+
+# -- the inbox's memory -----------------------------------------------------------------------
+
+async def insert_seen(tx: Transaction, activity_id: str, actor: str, now: int) -> bool:
+    """Remember an applied activity id; False when it was already seen (then apply nothing)."""
+    return bool(await tx.execute("INSERT OR IGNORE INTO inbox_seen (activity_id, actor, received_at) "
+                                 "VALUES (?, ?, ?)", (activity_id, actor, now)))
+
+
+async def delete_old_seen(tx: Transaction, before: int) -> int:
+    return await tx.execute("DELETE FROM inbox_seen WHERE received_at < ?", (before,))
