@@ -3,17 +3,22 @@
 WAL with `synchronous=NORMAL`: a committed transaction survives a crash of the
 process (not a power loss of the machine, which may roll back the last commits).
 
-Writes have one connection, owned by one thread. Two ways to write:
+Writes run on the event loop itself, on one connection: a small write takes
+tens of microseconds, less than handing it to a thread and back, and one
+process serves one core anyway. What could stall the loop — folding the WAL
+into the database, which fsyncs — is switched off on that connection and done
+by a background thread on a connection of its own (`_fold_wal`). Two ways to write:
 
-- `async with db.transaction() as tx:` — statements one by one (one thread hop
-  each) under a lock with `BEGIN IMMEDIATE`, so coroutines never interleave
-  inside a transaction and a read-then-write never fails on a lock upgrade;
+- `async with db.transaction() as tx:` — statements one by one under a lock
+  with `BEGIN IMMEDIATE`, so coroutines never interleave inside a transaction
+  and a read-then-write never fails on a lock upgrade;
 - `await db.write(body)` — the hot paths: `body(tx)` is a coroutine whose `tx`
-  calls complete at once, so the whole body runs on the writer thread in one
-  hop. Concurrent bodies are grouped into one transaction (group commit), each
-  inside its own SAVEPOINT, and each caller is answered only after COMMIT.
+  calls complete at once. Bodies queued in the same loop iteration are grouped
+  into one transaction (group commit), each inside its own SAVEPOINT, and each
+  caller is answered only after COMMIT.
 
-Reads use a second connection (aiosqlite), so they only see committed rows.
+Reads use a second connection (aiosqlite, on its own thread), so they only see
+committed rows.
 Caches of rows (tokens, clients, sessions) live here too: an epoch guard keeps
 a read that raced a commit from putting stale rows back.
 """
@@ -36,6 +41,8 @@ PRAGMAS = (
     "PRAGMA journal_size_limit=67108864",
 )
 MAX_GROUP = 64  # write bodies sharing one COMMIT at most
+WAL_FOLD_BYTES = 4 * 1024 * 1024  # fold the WAL back once it is this big
+WAL_CHECK_SECONDS = 1.0
 
 
 class StorageUnavailable(Exception):
@@ -68,16 +75,18 @@ class EpochCache:
 
 
 class Database:
-    """One writer thread with its connection, and one reader connection."""
+    """The writer connection (used on the loop), a reader connection, and a thread
+    for the slow chores (folding the WAL, backups)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._reader: aiosqlite.Connection | None = None
         self._conn: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fync-writer")
+        self._chores = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fync-db-chores")
         self._write_lock = asyncio.Lock()
         self._queue: list[tuple[Callable, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
+        self._folder: asyncio.Task | None = None
         self.caches: dict[str, EpochCache] = {}
         # Set by the plugin host: the hook names someone listens to, and how to tell them.
         self.wanted: frozenset[str] = frozenset()
@@ -85,37 +94,42 @@ class Database:
 
     async def open(self) -> "Database":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await self._on_writer(self._connect_writer)
+        self._conn = _connect(self.path)
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _fold_wal does it, off the loop
         self._reader = await aiosqlite.connect(str(self.path), isolation_level=None)
         self._reader.row_factory = sqlite3.Row
         for pragma in PRAGMAS:
             await self._reader.execute(pragma)
+        self._folder = asyncio.ensure_future(self._fold_wal())
         return self
-
-    def _connect_writer(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(str(self.path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            conn.execute(pragma)
-        return conn
-
-    async def _on_writer(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     async def close(self) -> None:
         if self._flusher is not None:
             await self._flusher
+        if self._folder is not None:
+            self._folder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._folder
         if self._reader is not None:
             await self._reader.close()
         if self._conn is not None:
-            await self._on_writer(self._conn.close)
-        self._thread.shutdown(wait=True)
+            self._conn.close()
+        self._chores.shutdown(wait=True)
         self._reader = self._conn = None
 
     async def checkpoint(self) -> None:
-        """Fold the WAL back into the main file (on shutdown and after backups)."""
+        """Fold the whole WAL back into the main file and empty it (on shutdown)."""
         async with self._write_lock:
-            await self._on_writer(self._conn.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def _fold_wal(self) -> None:
+        """Keep the WAL small from a thread, so no request ever waits on its fsync."""
+        wal = Path(f"{self.path}-wal")
+        while True:
+            await asyncio.sleep(WAL_CHECK_SECONDS)
+            with contextlib.suppress(OSError):
+                if wal.stat().st_size >= WAL_FOLD_BYTES:
+                    await asyncio.get_running_loop().run_in_executor(self._chores, _passive_checkpoint, self.path)
 
     def cache(self, name: str) -> EpochCache:
         return self.caches.setdefault(name, EpochCache())
@@ -144,13 +158,13 @@ class Database:
         """`async with db.transaction() as tx:` — commits on success, rolls back on error.
         Every commit here empties the caches: these writes are rare and may touch anything."""
         async with self._write_lock:
-            tx = Transaction(self, threaded=True)
-            await self._guarded(self._on_writer(self._conn.execute, "BEGIN IMMEDIATE"))
+            tx = Transaction(self)
+            _guarded(self._conn.execute, "BEGIN IMMEDIATE")
             try:
                 yield tx
-                await self._guarded(self._on_writer(self._conn.execute, "COMMIT"))
+                _guarded(self._conn.execute, "COMMIT")
             except BaseException:
-                await self._on_writer(self._rollback)
+                self._rollback()
                 raise
         self.invalidate()
         self._after_commit(tx)
@@ -159,15 +173,6 @@ class Database:
         with contextlib.suppress(sqlite3.Error):
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-
-    @staticmethod
-    async def _guarded(awaitable):
-        try:
-            return await awaitable
-        except sqlite3.OperationalError as exc:
-            if _is_storage_fault(exc):
-                raise StorageUnavailable(str(exc)) from exc
-            raise
 
     def _after_commit(self, tx: "Transaction") -> None:
         if tx.invalidates:
@@ -184,9 +189,9 @@ class Database:
         """Run a multi-statement script under the write lock (migrations)."""
         async with self._write_lock:
             try:
-                await self._on_writer(self._conn.executescript, script)
+                self._conn.executescript(script)
             except BaseException:
-                await self._on_writer(self._rollback)
+                self._rollback()
                 raise
         self.invalidate()
 
@@ -195,9 +200,9 @@ class Database:
         async with aiosqlite.connect(str(target)) as dest:
             await self._reader.backup(dest)
 
-    # -- writes in one hop, grouped ------------------------------------------------
+    # -- writes of the hot paths, grouped ---------------------------------------------
     async def write(self, body: Callable[["Transaction"], Awaitable[Any]]):
-        """Run `body(tx)` on the writer thread inside a group commit → its result."""
+        """Run `body(tx)` inside a group commit → its result, once committed."""
         future = asyncio.get_running_loop().create_future()
         self._queue.append((body, future))
         if self._flusher is None or self._flusher.done():
@@ -205,11 +210,12 @@ class Database:
         return await future
 
     async def _flush(self) -> None:
+        await asyncio.sleep(0)  # one more loop turn: requests read in it join this group
         while self._queue:
             batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
             async with self._write_lock:
                 try:
-                    outcomes = await self._guarded(self._on_writer(self._run_group, batch))
+                    outcomes = _guarded(self._run_group, batch)
                 except BaseException as exc:
                     outcomes = [(None, exc, None)] * len(batch)
             for (_, future), (result, error, tx) in zip(batch, outcomes):
@@ -223,7 +229,7 @@ class Database:
                     future.set_exception(error)
 
     def _run_group(self, batch) -> list[tuple]:
-        """On the writer thread: BEGIN, each body in a SAVEPOINT, COMMIT."""
+        """BEGIN, each body in a SAVEPOINT, COMMIT: one transaction for the batch."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         outcomes = []
@@ -237,7 +243,7 @@ class Database:
         return outcomes
 
     def _run_one(self, conn: sqlite3.Connection, body) -> tuple:
-        tx = Transaction(self, threaded=False)
+        tx = Transaction(self)
         conn.execute("SAVEPOINT body")
         try:
             result = _drive(body(tx))
@@ -251,6 +257,34 @@ class Database:
         return result, None, tx
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def _passive_checkpoint(path: Path) -> None:
+    """On the chores thread, with its own connection: copy WAL frames home."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        conn.close()
+
+
+def _guarded(fn, *args):
+    """Call a write; disk-full, read-only and lock faults become StorageUnavailable."""
+    try:
+        return fn(*args)
+    except sqlite3.OperationalError as exc:
+        if _is_storage_fault(exc):
+            raise StorageUnavailable(str(exc)) from exc
+        raise
+
+
 def _drive(coroutine):
     """Run a coroutine whose awaits all complete at once; it must not wait on I/O."""
     try:
@@ -262,23 +296,20 @@ def _drive(coroutine):
 
 
 class Transaction:
-    """The writer connection inside a transaction or a write body.
+    """The writer connection inside `transaction()` or a `write()` body.
 
-    Its methods are coroutines either way, so storage functions serve both: inside
-    `transaction()` each statement hops to the writer thread; inside `write()` the
-    body already runs there and each statement completes at once.
+    Its methods are coroutines so storage functions read the same either way, but
+    each statement completes at once: nothing here waits on another task.
     """
 
-    def __init__(self, db: Database, threaded: bool):
-        self._db, self._threaded = db, threaded
+    def __init__(self, db: Database):
+        self._db = db
         self._wanted = db.wanted
         self.notifications: list = []
         self.invalidates = False
 
     async def _run(self, fn, *args):
-        if self._threaded:
-            return await self._db._guarded(self._db._on_writer(fn, *args))
-        return fn(*args)
+        return _guarded(fn, *args)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a write; returns the rows changed."""
