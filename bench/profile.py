@@ -12,43 +12,20 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FYNC = ROOT / ".venv" / "bin" / "fync"
-PORT = 18090
+from harness import add_bench_user, load_argv, start_server, stop
 
-
-def start_server(data: Path) -> subprocess.Popen:
-    env = dict(os.environ, FYNC_SERVER_DATA_DIR=str(data), FYNC_SERVER_PORT=str(PORT),
-               FYNC_SERVER_PUBLIC_URL=f"http://127.0.0.1:{PORT}",
-               FYNC_OAUTH_REGISTRATIONS_PER_HOUR_PER_IP="1000")
-    subprocess.run([FYNC, "user", "add", "bench", "--password-stdin"], input="bench-password\n",
-                   text=True, env=env, check=True, capture_output=True)
-    server = subprocess.Popen([FYNC, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/.well-known/oauth-authorization-server")
-            return server
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("fync serve did not come up")
 
 
 def drive(bench: Path, test: str, seconds: int, pid: int) -> subprocess.Popen:
-    oauth = ["--base", f"http://127.0.0.1:{PORT}", "--login-path", "/login", "--username", "bench",
-             "--password", "bench-password", "--register-path", "/oauth/register", "--client-auth", "post",
-             "--redirect-uri", "http://127.0.0.1:9/callback", "--scope", "profile friends:read"]
-    return subprocess.Popen([bench / ".venv/bin/python", bench / "load.py", test, *oauth, "--xsrf", "--consent",
-                             "--duration", str(seconds), "--server-pid", str(pid)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(load_argv(bench, test, seconds, pid), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def summarise(raw: Path, top: int = 18) -> None:
@@ -72,10 +49,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--bench", type=Path, default=Path("/tmp/bench"))
     args = parser.parse_args()
-    if args.test == "me":
-        raise SystemExit("profile `me` with: load.py me --url ... --token ... (needs a token from load.py token)")
     data = Path(tempfile.mkdtemp(prefix="fync-profile-"))
-    server = start_server(data)
+    add_bench_user(data)
+    server = start_server(data, cpu=None)
     try:
         load = drive(args.bench, args.test, args.seconds + 4, server.pid)
         time.sleep(3)  # login, registration, consent and the token pool first
@@ -86,11 +62,10 @@ def main() -> None:
                        capture_output=True)
         result = load.communicate()[0].strip().splitlines()
         print(json.dumps({k: v for k, v in json.loads(result[-1]).items()
-                          if k in ("ops_per_s", "p50_ms", "p99_ms", "errors", "server_cpu_us_per_op")}))
+                          if k in ("ops_per_s", "rps", "p50_ms", "p99_ms", "errors", "server_cpu_us_per_op")}))
         summarise(raw)
     finally:
-        server.terminate()
-        server.wait(15)
+        stop(server)
         shutil.rmtree(data, ignore_errors=True)
 
 
