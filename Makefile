@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test clean
+.PHONY: run test fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,6 +22,13 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# make fuzz: the long run of the fuzzers CI runs briefly (schemathesis against the OpenAPI
+# document, hypothesis on the parsers), with a random seed. FUZZ_EXAMPLES=N per operation/property.
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(VENV)/.installed-test
+	FYNC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+		tests/test_fuzz.py tests/test_properties.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

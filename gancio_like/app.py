@@ -9,16 +9,18 @@ import signal
 import time
 from pathlib import Path
 
-import tornado.httpserver
 import tornado.ioloop
 import tornado.web
 
-from . import __version__
+from . import __version__, accesslog
 from .config import Config, ConfigError
+from .federation import Federation
 from .handlers import routes
+from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
 from .plugins import PluginHost
+from .proxies import TrustedProxies
 from .scopes import ScopeRegistry
 from .services import housekeeping
 from .services.accounts import Passwords
@@ -31,6 +33,7 @@ log = logging.getLogger("fync")
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 SHUTDOWN_GRACE = 8  # seconds in-flight requests get after SIGTERM
+BODY_TIMEOUT = 30  # seconds a request body may take to arrive, once its headers have
 
 
 class FyncApplication(tornado.web.Application):
@@ -48,6 +51,9 @@ class FyncApplication(tornado.web.Application):
         self.oauth = OAuthContext(cfg, db, self.scopes)
         self.cursors = Cursors(secret)
         self.reveals = Reveals()  # secrets shown once on the portal, kept in memory only
+        # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
+        self.federation = db.federation = Federation(cfg, db)
+        self.proxies = TrustedProxies(cfg.server.trusted_proxies)
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,
@@ -57,9 +63,14 @@ class FyncApplication(tornado.web.Application):
             static_path=str(STATIC),
             login_url="/login",
             default_handler_class=routes.NotFoundHandler,
-            log_function=_log_request,
+            log_function=accesslog.log_request,
             compress_response=False,
         )
+
+    def find_handler(self, request, **kwargs):
+        """Every request passes here first: believe X-Forwarded-* only from a listed proxy."""
+        self.proxies.apply(request)
+        return super().find_handler(request, **kwargs)
 
     async def on_password_changed(self, tx, user_id: int) -> None:
         """A new password disconnects every app too (SECURITY-CHECKLIST 26)."""
@@ -68,15 +79,6 @@ class FyncApplication(tornado.web.Application):
     @property
     def secure(self) -> bool:
         return self.cfg.server.public_url.startswith("https://")
-
-
-def _log_request(handler: tornado.web.RequestHandler) -> None:
-    """One line a request; the path only, since a query may carry codes or state."""
-    status = handler.get_status()
-    level = logging.INFO if status < 500 else logging.ERROR
-    ms = 1000.0 * handler.request.request_time()
-    logging.getLogger("fync.access").log(level, "%d %s %s %.1fms", status,
-                                         handler.request.method, handler.request.path, ms)
 
 
 def load_secret(data_dir: Path) -> str:
@@ -111,13 +113,22 @@ async def make_app(cfg: Config, db: Database, plugins: PluginHost) -> FyncApplic
     return app
 
 
+def make_server(app: FyncApplication) -> GuardedHTTPServer:
+    """The HTTP server with the limits hostile clients meet (SECURITY-CHECKLIST (b))."""
+    server = app.cfg.server
+    return GuardedHTTPServer(
+        app, body_limit=server.max_body_size, max_header_size=MAX_HEADER_SIZE,
+        # Tornado's header timeout is `idle_connection_timeout or 3600`: 0 must not mean an hour.
+        # A body may take as long as an idle connection may wait, BODY_TIMEOUT at most.
+        idle_connection_timeout=max(1, server.idle_timeout),
+        body_timeout=min(BODY_TIMEOUT, max(1, server.idle_timeout)))
+
+
 async def serve(cfg: Config) -> None:
     """Serve until SIGTERM/SIGINT, then let in-flight requests finish and close the DB."""
     db, plugins = await open_instance(cfg)
     app = await make_app(cfg, db, plugins)
-    server = tornado.httpserver.HTTPServer(
-        app, max_body_size=cfg.server.max_body_size, max_header_size=64 * 1024,
-        idle_connection_timeout=cfg.server.idle_timeout, body_timeout=30)
+    server = make_server(app)
     try:
         server.listen(cfg.server.port, cfg.server.host)
     except OSError as exc:
@@ -127,17 +138,21 @@ async def serve(cfg: Config) -> None:
     _print_startup(cfg, plugins)
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(db), housekeeping.INTERVAL * 1000)
     sweeper.start()
+    app.federation.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("stopping: no new connections; finishing %d request(s)", app.in_flight)
+    log.info("stopping: no new connections; finishing %d request(s)", server.busy())
     server.stop()
     sweeper.stop()
     deadline = time.monotonic() + SHUTDOWN_GRACE
-    while app.in_flight and time.monotonic() < deadline:
+    while server.busy() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    if server.busy():
+        log.warning("stopping with %d request(s) unfinished after %ds", server.busy(), SHUTDOWN_GRACE)
+    await app.federation.stop()
     await plugins.shutdown(app)
     await server.close_all_connections()
     await db.checkpoint()

@@ -90,8 +90,34 @@ def _parser() -> argparse.ArgumentParser:
     _config_args(p)
     p.add_argument("file", type=Path)
     p.set_defaults(run=cmd_backup)
+    _ops_parsers(sub)
     _client_parsers(sub)
     return parser
+
+
+def _ops_parsers(sub) -> None:
+    """`restore`, `stats`, `doctor`: running an instance (docs/deploy.md)."""
+    p = sub.add_parser("restore", help="replace the database with a backup",
+                       description="Replace the database with a backup from `fync backup`. Checks the backup's "
+                                   "integrity first, refuses while an instance has the database open, and keeps "
+                                   "the previous database beside it as fync.db.before-restore-TIME.")
+    _config_args(p)
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=cmd_restore)
+    p = sub.add_parser("stats", help="count users, clients, tokens and queued deliveries",
+                       description="Count users, clients, active tokens, sessions and queued federation deliveries.")
+    _config_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and monitors)")
+    p.set_defaults(run=cmd_stats)
+    p = sub.add_parser("doctor", help="check the setup and say what to fix",
+                       description="Check the config, public_url (scheme, and reachability from this box), the data "
+                                   "folder's permissions, pending migrations and the clock; say what to fix. "
+                                   "Exits 1 if a check fails.")
+    _config_args(p)
+    p.add_argument("--offline", action="store_true", help="skip the checks that use the network")
+    p.add_argument("--time-url", metavar="URL",
+                   help="an HTTPS server whose Date header the clock is compared with (default: a Debian mirror)")
+    p.set_defaults(run=cmd_doctor)
 
 
 def _client_parsers(sub) -> None:
@@ -283,13 +309,83 @@ async def cmd_backup(cfg: Config, args) -> int:
         raise CommandError(f"{args.file} exists; choose a new file name")
     if not args.file.parent.is_dir():
         raise CommandError(f"folder {args.file.parent} does not exist; create it first")
-    db, _ = await _open(cfg)
+    # Private from its first byte, whatever the umask: a backup holds password hashes.
+    os.close(os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        await db.backup_to(args.file)
-    finally:
-        await db.close()
+        db, _ = await _open(cfg)
+        try:
+            await db.backup_to(args.file)
+        finally:
+            await db.close()
+    except BaseException:
+        args.file.unlink(missing_ok=True)
+        raise
     print(f"backed up {cfg.database_path} to {args.file}")
     return 0
+
+
+async def cmd_restore(cfg: Config, args) -> int:
+    from .storage.restore import RestoreError, restore
+    try:
+        kept = restore(args.file, cfg.database_path)
+    except RestoreError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"restored {args.file} to {cfg.database_path}")
+    if kept is not None:
+        print(f"the previous database is kept as {kept}")
+    pending = await _pending(cfg)
+    if pending:
+        print(f"{len(pending)} migration(s) pending: run `fync migrate`, or start fync (it migrates)")
+    return 0
+
+
+async def _pending(cfg: Config) -> list:
+    """The migrations this version would apply, read without applying or writing anything."""
+    from .plugins import PluginHost
+    from .services.ops import pending_migrations
+    from .storage.db import Database
+    from .storage.stats import list_applied_migrations
+    db = await Database(cfg.database_path).open()
+    try:
+        return pending_migrations(await list_applied_migrations(db), PluginHost.load(cfg).migrations())
+    finally:
+        await db.close()
+
+
+async def cmd_stats(cfg: Config, args) -> int:
+    import json
+    from .services import ops
+    from .storage.db import Database
+    if not cfg.database_path.exists():
+        raise CommandError(f"no database at {cfg.database_path}; start fync once or run `fync migrate`")
+    db = await Database(cfg.database_path).open()
+    try:
+        counts = await ops.stats(db)
+    finally:
+        await db.close()
+    if args.json:
+        print(json.dumps(counts))
+        return 0
+    for name, value in counts.items():
+        print(f"{name:<24}{value}")
+    return 0
+
+
+async def cmd_doctor(cfg: Config, args) -> int:
+    from .plugins import PluginHost
+    from .services import doctor
+    config_file = args.config or os.environ.get("FYNC_CONFIG") or ("fync.toml" if Path("fync.toml").exists() else None)
+    logging.getLogger("tornado.general").setLevel(logging.ERROR)  # a failed fetch is a check's verdict
+    checks = await doctor.run(cfg, config_file, PluginHost.load(cfg).migrations(), args.offline,
+                              args.time_url or doctor.TIME_URL)
+    for check in checks:
+        print(f"{check.status if check.status == 'ok' else check.status.upper():<6}{check.name:<17}{check.detail}")
+        if check.fix:
+            print(f"{'':23}fix: {check.fix}")
+    failed = sum(c.status == "fail" for c in checks)
+    warned = sum(c.status == "warn" for c in checks)
+    print(f"{failed} problem(s), {warned} warning(s)" if failed or warned else "all good")
+    return 1 if failed else 0
 
 
 # -- the client side (SPEC §8) --------------------------------------------------------------------

@@ -7,6 +7,7 @@ a help line; an unknown key or a wrong type stops startup with a message naming 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class ServerConfig:
     data_dir: str = _key("data", "database, secret key and other state")
     max_body_size: int = _key(1048576, "largest request body accepted, in bytes (then 413)")
     idle_timeout: int = _key(60, "seconds an idle keep-alive connection is kept open")
+    trusted_proxies: list = _key([], "addresses or networks of reverse proxies whose "
+                                     "X-Forwarded-For/-Proto are believed (default: none)")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class PluginsConfig:
 class FederationConfig:
     enabled: bool = _key(True, "befriend users of other instances over ActivityPub")
     allow_private_addresses: bool = _key(False, "true only for tests on loopback")
+    give_up_after: int = _key(259200, "seconds after which an undeliverable activity is given up (logged)")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ _RANGES = {
     ("server", "port"): (0, 65535),
     ("server", "max_body_size"): (1, None),
     ("oauth", "code_ttl"): (1, None),
+    ("federation", "give_up_after"): (60, None),
     ("oauth", "registrations_per_hour_per_ip"): (1, None),
     ("security", "login_failures_per_minute"): (1, None),
 }
@@ -252,3 +257,14 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
         raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, not {value!r}")
     if section == "server" and key == "public_url" and urlsplit(value).scheme not in ("http", "https"):
         raise ConfigError(f"[server] public_url must start with http:// or https://, not {value!r}")
+    if section == "server" and key == "trusted_proxies":
+        _check_networks(value)
+
+
+def _check_networks(entries: list) -> None:
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"[server] trusted_proxies: {entry!r} is not an IP address or network "
+                              "(e.g. \"127.0.0.1\", \"::1\", \"10.0.0.0/8\")") from None

@@ -1,5 +1,5 @@
 """The one way Fync fetches a URL someone else chose: Client ID Metadata Documents
-(SPEC §3) now, ActivityPub actors, keys and WebFinger (SPEC §6) later.
+(SPEC §3), ActivityPub actors, keys and WebFinger, and signed deliveries (SPEC §6).
 
 A URL from a request is server-side request forgery (SSRF) waiting to happen
 (draft-ietf-oauth-client-id-metadata-document, Security Considerations; ActivityPub
@@ -46,7 +46,12 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class FetchError(Exception):
-    """The URL was not fetched, or its answer was not usable; the message says why."""
+    """The URL was not fetched, or its answer was not usable; the message says why.
+    `status` is the HTTP status when the server answered one that was refused."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
@@ -86,8 +91,48 @@ async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max
     The headers are tornado's case-insensitive `HTTPHeaders` mapping. `headers`
     are sent as well (e.g. an HTTP Signature). Raises FetchError.
     """
+    body, response = await _exchange("GET", url, None, allow_private, timeout, max_bytes,
+                                     {"Accept": accept, **(headers or {})})
+    if 300 <= response.code < 400:
+        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
+    if response.code != 200:
+        raise FetchError(f"answered HTTP {response.code}", response.code)
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise FetchError("the answer is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise FetchError("the answer is JSON but not an object")
+    return document, response.headers
+
+
+async def post(url: str, body: bytes, *, allow_private: bool, timeout: float = 10.0,
+               max_bytes: int = 65536, headers: Mapping[str, str] | None = None) -> int:
+    """POST `body` to `url` with the same guards as `fetch_json` → the HTTP status.
+
+    Used for ActivityPub deliveries (SPEC §6). The answer's body is read (up to
+    `max_bytes`) and dropped; a redirect is a FetchError, since re-sending a signed
+    POST elsewhere would deliver it to a host nobody chose. Raises FetchError when no
+    status came back at all (refused, unresolvable, private, too slow).
+    """
+    _, response = await _exchange("POST", url, body, allow_private, timeout, max_bytes, dict(headers or {}))
+    if 300 <= response.code < 400:
+        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
+    return response.code
+
+
+async def _exchange(method: str, url: str, body: bytes | None, allow_private: bool, timeout: float,
+                    max_bytes: int, headers: dict[str, str]):
+    """Check the URL and every address it resolves to, then send the request to those addresses."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    addresses = await _checked_addresses(url, allow_private, timeout)
+    return await _send(method, url, body, addresses, deadline - loop.time(), timeout, max_bytes,
+                       {"User-Agent": USER_AGENT, **headers})
+
+
+async def _checked_addresses(url: str, allow_private: bool, timeout: float) -> list[tuple[int, Any]]:
+    """The addresses Fync may connect to for `url`, or FetchError (before any connection)."""
     scheme, host, port = _target(url, allow_private)
     try:
         addresses = await asyncio.wait_for(_resolve(host, port), timeout)
@@ -102,15 +147,7 @@ async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max
             raise FetchError(f"refusing to connect to {host}: {problem}")
     if not addresses:
         raise FetchError(f"{host} has no address")
-    body, response = await _get(url, addresses, deadline - loop.time(), timeout, max_bytes,
-                                {"Accept": accept, "User-Agent": USER_AGENT, **(headers or {})})
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise FetchError("the answer is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise FetchError("the answer is JSON but not an object")
-    return document, response.headers
+    return addresses
 
 
 def _target(url: str, allow_private: bool) -> tuple[str, str, int]:
@@ -132,6 +169,11 @@ def _target(url: str, allow_private: bool) -> tuple[str, str, int]:
     if parts.scheme == "http" and not (allow_private and _is_loopback_name(host)):
         raise FetchError("http is allowed only for loopback hosts on test instances; use https")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback IP literal (no lookup): where plain http may be used in tests."""
+    return _is_loopback_name(host)
 
 
 def _is_loopback_name(host: str) -> bool:
@@ -160,8 +202,9 @@ async def _resolve(host: str, port: int) -> list[tuple[int, Any]]:
     return list(dict.fromkeys((fam, tuple(addr)) for fam, addr in found))
 
 
-async def _get(url: str, addresses: list[tuple[int, Any]], remaining: float, timeout: float,
-               max_bytes: int, headers: dict[str, str]):
+async def _send(method: str, url: str, body: bytes | None, addresses: list[tuple[int, Any]],
+                remaining: float, timeout: float, max_bytes: int, headers: dict[str, str]):
+    """One request to the pinned `addresses` → (the body read, the response), whatever its status."""
     if remaining <= 0:
         raise FetchError(f"no answer within {timeout:g} s")
     chunks: list[bytes] = []
@@ -185,7 +228,7 @@ async def _get(url: str, addresses: list[tuple[int, Any]], remaining: float, tim
     backstop = max_bytes + 65536
     client = SimpleAsyncHTTPClient(force_instance=True, resolver=_PinnedResolver(addresses),
                                    max_body_size=backstop, max_buffer_size=backstop + 131072)
-    request = HTTPRequest(url, method="GET", headers=headers, follow_redirects=False,
+    request = HTTPRequest(url, method=method, headers=headers, body=body, follow_redirects=False,
                           connect_timeout=remaining, request_timeout=remaining,
                           decompress_response=False, header_callback=on_header,
                           streaming_callback=on_chunk)
@@ -199,8 +242,4 @@ async def _get(url: str, addresses: list[tuple[int, Any]], remaining: float, tim
         raise FetchError(f"fetch failed: {exc}") from None
     finally:
         client.close()
-    if 300 <= response.code < 400:
-        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
-    if response.code != 200:
-        raise FetchError(f"answered HTTP {response.code}")
     return b"".join(chunks), response

@@ -6,13 +6,11 @@ Authentication happens in `prepare()`, before the method runs.
 """
 from __future__ import annotations
 
-import json
-
 from ..errors import ValidationError
 from ..oauth import bearer
 from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from ..oauth.params import parse_bearer
-from .base import JsonHandler
+from .base import JsonHandler, parse_json
 
 SCOPE_ATTR = "fync_scope"
 PUBLIC = "(public)"
@@ -93,10 +91,12 @@ class ApiHandler(JsonHandler):
 
     def json_body(self) -> dict:
         """The request body as a JSON object, or a 400 naming the problem."""
+        if not self.request.body:  # the document marks these bodies required
+            raise ValidationError("the body must be a JSON object; it is empty")
         try:
-            data = json.loads(self.request.body or b"{}")
-        except (ValueError, RecursionError):
-            raise ValidationError("the body must be valid JSON") from None
+            data = parse_json(self.request.body)
+        except ValueError as exc:
+            raise ValidationError(str(exc), getattr(exc, "field", None)) from None
         if not isinstance(data, dict):
             raise ValidationError("the body must be a JSON object")
         return data

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from urllib.parse import urlsplit
 
 import tornado.web
 
-from ..errors import FyncError, Unavailable
+from ..errors import FyncError, Unavailable, ValidationError
 from ..oauth.errors import OAuthError
 from ..services import accounts
 from ..storage.db import StorageUnavailable
 
 log = logging.getLogger("fync")
 SESSION_COOKIE = "fync_session"
+STORAGE_RETRY_AFTER = 5  # seconds a client is asked to wait when the database refuses writes
 
 # Pages must never be framed (clickjacking, RFC 9700 §4.16) nor leak their URL onward.
 # No form-action: browsers apply it to the consent POST's redirect to the app.
@@ -26,13 +28,64 @@ PAGE_HEADERS = {
 }
 
 
+# SQLite cannot store an unpaired surrogate (the insert raises), and NUL truncates
+# strings in C libraries and logs; neither has a place in a request's text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class UnstorableJSON(ValueError):
+    """Valid JSON holding text the instance will not store; `field` is the top-level key."""
+
+    def __init__(self, field: str | None):
+        where = f"{field}: " if field is not None else ""
+        super().__init__(f"{where}a NUL character or an unpaired surrogate is not allowed")
+        self.field = field
+
+
+def parse_json(body: bytes):
+    """A request body as strict JSON (RFC 8259): UTF-8, no NaN or Infinity, no NUL or
+    unpaired surrogate in any string or key. Raises ValueError saying what is wrong."""
+    try:
+        data = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("the body must be valid JSON: it is nested too deeply") from None
+    except ValueError:
+        raise ValueError("the body must be valid JSON") from None
+    top = data.items() if isinstance(data, dict) else [(None, data)]
+    stack = [(key, item) for key, value in top for item in (key, value)]
+    while stack:  # iterative: a deep but valid document must not exhaust the stack
+        field, item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise UnstorableJSON(field if isinstance(field, str) and not _UNSTORABLE.search(field) else None)
+        elif isinstance(item, dict):
+            stack.extend((field, x) for pair in item.items() for x in pair)
+        elif isinstance(item, list):
+            stack.extend((field, x) for x in item)
+    return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def as_fync_error(exc: BaseException | None) -> FyncError | OAuthError | None:
     """The domain or protocol error behind an exception, if any (storage faults become 503)."""
     if isinstance(exc, (FyncError, OAuthError)):
         return exc
     if isinstance(exc, StorageUnavailable):
-        return Unavailable("the database cannot take writes right now; try again shortly")
+        error = Unavailable("the database cannot take writes right now; try again shortly")
+        error.retry_after = STORAGE_RETRY_AFTER
+        return error
+    if _too_large_for_sqlite(exc):
+        # No row can hold a number past 64 bits, so it is bad input wherever it came from
+        # (an unbounded route group or JSON number in a plugin, say), never a server fault.
+        return ValidationError("a number in the request is too large (the most is 2**63 - 1)")
     return None
+
+
+def _too_large_for_sqlite(exc: BaseException | None) -> bool:
+    return isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc)
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -62,6 +115,8 @@ class BaseHandler(tornado.web.RequestHandler):
             super().log_exception(typ, value, tb)
         elif isinstance(value, StorageUnavailable):
             log.error("storage unavailable on %s %s: %s", self.request.method, self.request.path, value)
+        elif _too_large_for_sqlite(value):
+            log.warning("unbounded number reached SQLite on %s %s", self.request.method, self.request.path)
 
     def error_from(self, kwargs) -> FyncError | OAuthError | None:
         """In write_error: the error raised, with the response status set from it."""
@@ -71,7 +126,15 @@ class BaseHandler(tornado.web.RequestHandler):
             self.set_status(error.status_code)
             if getattr(error, "retry_after", None):
                 self.set_header("Retry-After", str(error.retry_after))
+        if self.get_status() == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6
         return error
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler serves (Tornado's defaults answer 405)."""
+        return [m for m in cls.SUPPORTED_METHODS
+                if getattr(cls, m.lower(), None) is not getattr(tornado.web.RequestHandler, m.lower(), None)]
 
     def write_json(self, data, status: int = 200) -> None:
         self.set_status(status)

@@ -1,3 +1,80 @@
-"""(being written)"""
+"""ActivityPub endpoints (SPEC §6): actors, their collections, and the inboxes.
 
-ROUTES: list = []
+`GET /users/NAME` answers the `Person` document to `Accept: application/activity+json`
+(or `application/ld+json`), and redirects browsers to the profile page `/u/NAME`.
+Actors are served even with `[federation] enabled = false` (WebFinger still points
+at them, and they reveal nothing the profile page does not); inboxes then answer 403.
+"""
+from __future__ import annotations
+
+import json
+
+from ..errors import Forbidden
+from ..federation import actors, inbox
+from ..federation.activities import parse
+from ..federation.actors import ACTIVITY_JSON
+from ..federation.signatures import SignatureError
+from ..services import friends
+from .base import JsonHandler
+
+
+class FederationHandler(JsonHandler):
+    @property
+    def federation(self):
+        return self.application.federation
+
+    def write_activity_json(self, document: dict) -> None:
+        self.set_header("Content-Type", ACTIVITY_JSON)
+        self.set_header("Vary", "Accept")
+        self.finish(json.dumps(document, separators=(",", ":")))
+
+
+class ActorHandler(FederationHandler):
+    """`GET /users/NAME`: the Person, or (for browsers) a redirect to the profile page."""
+
+    async def get(self, name: str) -> None:
+        user = await actors.local_user(self.federation, name)
+        if not actors.wants_activity_json(self.request.headers.get("Accept")):
+            self.set_header("Vary", "Accept")
+            return self.redirect(f"/u/{user.username}")
+        self.write_activity_json(await actors.person(self.federation, user))
+
+
+class CollectionHandler(FederationHandler):
+    """`GET /users/NAME/outbox|followers|following`: sizes only, no items."""
+
+    async def get(self, name: str, which: str) -> None:
+        user = await actors.local_user(self.federation, name)
+        self.write_activity_json(await actors.collection(self.federation, user, which))
+
+
+class InboxHandler(FederationHandler):
+    """`POST /users/NAME/inbox` and `POST /inbox`: signed activities from other instances."""
+
+    async def post(self, name: str | None = None) -> None:
+        if not self.federation.enabled:
+            raise Forbidden("this instance does not federate")
+        if name is not None:
+            await actors.local_user(self.federation, name)
+        actor, activity = await inbox.verify(self.federation, self.request.method, self.request.uri,
+                                             self.request.headers, self.request.body)
+        incoming = parse(self.cfg.issuer, actor, activity)
+        if incoming is not None:
+            await friends.receive(self.db, incoming)
+        self.set_status(202)
+        self.finish()
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, SignatureError):
+            self.set_header("WWW-Authenticate", 'Signature realm="fync",headers="(request-target) host date digest"')
+        super().write_error(status_code, **kwargs)
+
+
+USERNAME = r"([a-z0-9_]{1,30})"
+ROUTES = [
+    (rf"/users/{USERNAME}", ActorHandler),
+    (rf"/users/{USERNAME}/(outbox|followers|following)", CollectionHandler),
+    (rf"/users/{USERNAME}/inbox", InboxHandler),
+    (r"/inbox", InboxHandler),
+]

@@ -5,16 +5,28 @@ A friendship is mutual: accepting a request befriends both sides at once. Someon
 who asks a person that already asked them gets an instant yes, as people expect.
 Every decision is a conditional UPDATE on a pending row inside one transaction, so
 an accept racing a decline (or a cancel) has exactly one outcome.
+
+With someone on another instance (SPEC §6) a request is a `Follow`; accepting
+sends `Accept` and a reciprocal `Follow`, declining a `Reject`, cancelling and
+removing an `Undo`. Each is queued (federation/delivery.py) in the transaction of
+the change it announces. Activities coming in (`receive`) follow the same rules:
+a Follow from someone we asked, or are friends with, is a yes at once — that is
+how the reciprocal Follow lands — so both instances record one mutual friendship
+whichever of the Accept and the Follow arrives first.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from .. import clock
+from .. import clock, federation
 from ..errors import Conflict, NotFound, ValidationError
-from ..models import Friend, FriendRequest
+from ..federation import Federation, activities, delivery
+from ..federation.activities import Incoming
+from ..federation.actors import actor_url
+from ..models import Friend, FriendRequest, User
 from ..notifications import FriendshipCreated
+from ..storage import federation as federation_store
 from ..storage import friends as store
 from ..storage import users as user_store
 from ..storage.db import Database, Transaction
@@ -59,19 +71,44 @@ async def find_party(db: Database, domain: str, text: str, missing: str = "user"
     return Party(f"{name}@{domain}", user.id)
 
 
+def _federation(db: Database) -> Federation | None:
+    """The instance's federation when it is on: activities are queued only then."""
+    fed = federation.of(db)
+    return fed if fed is not None and fed.enabled else None
+
+
+def _actor(fed: Federation, local_acct: str) -> str:
+    """A local user's actor URL, from their acct (always built from the username)."""
+    return actor_url(fed.issuer, local_acct.partition("@")[0])
+
+
 async def send_request(db: Database, domain: str, me_id: int, to: str) -> FriendRequest:
     """Ask someone to be friends; if they already asked, that is a yes to their request."""
     other = await find_party(db, domain, to)
     if other.user_id == me_id:
         raise ValidationError("you cannot send a friend request to yourself", "to")
+    fed = _federation(db)
+    if other.remote and fed is None:
+        raise ValidationError(f"{other.acct} is on another instance, and this instance does not "
+                              "federate: friends on other instances are turned off here", "to")
     async with db.transaction() as tx:
         await _check_not_linked(tx, domain, me_id, other)
         theirs = await store.get_pending_request(tx, domain, other.user_id, other.remote, me_id, None)
         if theirs is not None:
-            return await _accept(tx, domain, theirs.id, me_id)
-        request_id = await store.insert_request(tx, me_id, other.user_id, other.remote, clock.now())
-        # Federation (SPEC §6): a pending request with to_acct is delivered as a Follow from here.
-        return await store.get_request(tx, domain, request_id)
+            return await _accept(tx, domain, theirs.id, me_id, fed)
+        follow_id = activities.new_id(fed.issuer) if other.remote else None
+        request_id = await store.insert_request(tx, me_id, other.user_id, other.remote, clock.now(), follow_id)
+        request = await store.get_request(tx, domain, request_id)
+        if other.remote:
+            await _follow(tx, fed, request, follow_id)
+        return request
+
+
+async def _follow(tx: Transaction, fed: Federation, request: FriendRequest, follow_id: str) -> None:
+    """Queue the Follow that carries a request from here to a remote acct."""
+    me = _actor(fed, request.from_acct)
+    activity = activities.wrap(fed.issuer, "Follow", me, activities.follow(follow_id, me, None))
+    await delivery.queue(tx, request.from_user_id, request.to_acct, activity)
 
 
 async def _check_not_linked(tx: Transaction, domain: str, me_id: int, other: Party) -> None:
@@ -84,30 +121,64 @@ async def _check_not_linked(tx: Transaction, domain: str, me_id: int, other: Par
 async def accept_request(db: Database, domain: str, me_id: int, request_id: int) -> FriendRequest:
     """The recipient says yes: both sides become friends in the same transaction."""
     async with db.transaction() as tx:
-        return await _accept(tx, domain, request_id, me_id)
+        return await _accept(tx, domain, request_id, me_id, _federation(db))
 
 
-async def _accept(tx: Transaction, domain: str, request_id: int, me_id: int) -> FriendRequest:
+async def _accept(tx: Transaction, domain: str, request_id: int, me_id: int,
+                  fed: Federation | None) -> FriendRequest:
     now = clock.now()
     changed = await store.update_request_decided(tx, request_id, me_id, "accepted", now)
     request = await _settled(tx, domain, request_id, changed, me_id, recipient=True)
     await _befriend(tx, request, now)
-    # Federation (SPEC §6): accepting a remote request queues its Accept and our Follow here.
+    if request.from_user_id is None and fed is not None:
+        await _answer(tx, fed, request, "Accept")
+        await _follow_back(tx, fed, request, now)
     return request
 
 
+async def _answer(tx: Transaction, fed: Federation, request: FriendRequest, kind: str) -> None:
+    """Queue the Accept or Reject of the remote Follow behind `request` (if one came in)."""
+    follow_id = await store.get_request_activity_id(tx, request.id)
+    if follow_id is not None:
+        me = _actor(fed, request.to_acct)
+        activity = activities.wrap(fed.issuer, kind, me, activities.follow(follow_id, None, me))
+        await delivery.queue(tx, request.to_user_id, request.from_acct, activity)
+
+
+async def _follow_back(tx: Transaction, fed: Federation, request: FriendRequest, now: int) -> None:
+    """The reciprocal Follow: recorded as an accepted request of ours, so its Accept finds it."""
+    follow_id = activities.new_id(fed.issuer)
+    mine = await store.insert_request(tx, request.to_user_id, None, request.from_acct, now, follow_id, "accepted")
+    await _follow(tx, fed, await store.get_request(tx, fed.domain, mine), follow_id)
+
+
 async def decline_request(db: Database, domain: str, me_id: int, request_id: int) -> FriendRequest:
+    fed = _federation(db)
     async with db.transaction() as tx:
         changed = await store.update_request_decided(tx, request_id, me_id, "declined", clock.now())
-        return await _settled(tx, domain, request_id, changed, me_id, recipient=True)
+        request = await _settled(tx, domain, request_id, changed, me_id, recipient=True)
+        if request.from_user_id is None and fed is not None:
+            await _answer(tx, fed, request, "Reject")
+        return request
 
 
 async def cancel_request(db: Database, domain: str, me_id: int, request_id: int) -> FriendRequest:
+    fed = _federation(db)
     async with db.transaction() as tx:
         changed = await store.update_request_cancelled(tx, request_id, me_id, clock.now())
         request = await _settled(tx, domain, request_id, changed, me_id, recipient=False)
-        # Federation (SPEC §6): cancelling a request to a remote acct queues an Undo of the Follow here.
+        if request.to_user_id is None and fed is not None:
+            follow_id = await store.get_request_activity_id(tx, request.id)
+            await _undo(tx, fed, request.from_user_id, request.from_acct, request.to_acct, follow_id)
         return request
+
+
+async def _undo(tx: Transaction, fed: Federation, user_id: int, my_acct: str, their_acct: str,
+                follow_id: str | None) -> None:
+    """Queue the Undo of our Follow of them (a new id if we never sent one: they match by actor)."""
+    me = _actor(fed, my_acct)
+    follow = activities.follow(follow_id or activities.new_id(fed.issuer), me, None)
+    await delivery.queue(tx, user_id, their_acct, activities.wrap(fed.issuer, "Undo", me, follow))
 
 
 async def _settled(tx: Transaction, domain: str, request_id: int, changed: int, me_id: int,
@@ -133,14 +204,18 @@ async def _befriend(tx: Transaction, request: FriendRequest, since: int) -> None
 
 
 async def remove_friend(db: Database, domain: str, me_id: int, acct: str) -> None:
-    """End a friendship, both ways."""
+    """End a friendship, both ways (with a remote friend: an Undo tells their instance)."""
     other = await find_party(db, domain, acct, missing="friend")
+    fed = _federation(db) if other.remote else None
+    me = await user_store.get_user(db, me_id) if fed else None
     async with db.transaction() as tx:
         if not await store.delete_friendship(tx, me_id, other.user_id, other.remote):
             raise NotFound("friend")
         if other.user_id is not None:
             await store.delete_friendship(tx, other.user_id, me_id, None)
-        # Federation (SPEC §6): removing a remote friend queues an Undo here.
+        if fed is not None and me is not None:
+            follow_id = await store.get_last_follow_id(tx, me_id, other.remote)
+            await _undo(tx, fed, me_id, f"{me.username}@{domain}", other.remote, follow_id)
 
 
 async def list_friends(db: Database, domain: str, me_id: int, limit: int,
@@ -163,3 +238,84 @@ async def list_requests(db: Database, domain: str, me_id: int) -> tuple[list[Fri
     """Pending requests (incoming, outgoing), newest first, at most REQUESTS_SHOWN each."""
     return (await store.list_incoming_requests(db, domain, me_id, REQUESTS_SHOWN),
             await store.list_outgoing_requests(db, domain, me_id, REQUESTS_SHOWN))
+
+
+# -- activities from other instances (SPEC §6) --------------------------------------------------
+
+async def receive(db: Database, incoming: Incoming) -> None:
+    """Apply a verified activity from another instance, once per activity id."""
+    fed = _federation(db)
+    if fed is None:
+        return
+    user = None if incoming.username is None else await user_store.get_user_by_name(db, incoming.username)
+    async with db.transaction() as tx:
+        if not await federation_store.insert_seen(tx, incoming.id, incoming.actor.uri, clock.now()):
+            return  # delivered before: it already did what it does
+        await RECEIVERS[incoming.kind](tx, fed, incoming, user)
+
+
+async def _receive_follow(tx: Transaction, fed: Federation, inc: Incoming, user: User | None) -> None:
+    """A friend request; a yes at once if we asked them too or are already friends (a follow-back)."""
+    if user is None:
+        return
+    acct, now = inc.actor.acct, clock.now()
+    mine = await store.get_pending_request(tx, fed.domain, user.id, None, None, acct)
+    linked = await store.get_friendship_since(tx, user.id, None, acct) is not None
+    if mine is None and not linked:
+        if await store.get_pending_request(tx, fed.domain, None, acct, user.id, None) is None:
+            await store.insert_remote_request(tx, acct, user.id, inc.follow_id, "pending", now)
+        return
+    if mine is not None:
+        await store.update_request_answered(tx, mine.id, "accepted", now)
+        await _befriend(tx, mine, now)
+    theirs = await store.insert_remote_request(tx, acct, user.id, inc.follow_id, "accepted", now)
+    await _answer(tx, fed, await store.get_request(tx, fed.domain, theirs), "Accept")
+
+
+async def _receive_answer(tx: Transaction, fed: Federation, inc: Incoming, user: User | None) -> None:
+    """Accept or Reject of our Follow. A Reject after friendship ends it ("remove follower")."""
+    request = await _our_follow(tx, fed, inc, user)
+    if request is None:
+        return
+    acct, now = inc.actor.acct, clock.now()
+    linked = await store.get_friendship_since(tx, request.from_user_id, None, acct) is not None
+    if request.status == "pending":
+        await store.update_request_answered(tx, request.id, "accepted" if inc.kind == "Accept" else "declined", now)
+    if inc.kind == "Accept" and request.status in ("pending", "accepted") and not linked:
+        await _befriend(tx, request, now)
+    elif inc.kind == "Reject" and request.status != "pending" and linked:
+        await store.delete_friendship(tx, request.from_user_id, None, acct)
+
+
+async def _our_follow(tx: Transaction, fed: Federation, inc: Incoming, user: User | None) -> FriendRequest | None:
+    """Our request the sender answers: by the Follow's id, else our pending one to them."""
+    request = None
+    if inc.follow_id is not None:
+        request = await store.get_request_by_activity(tx, fed.domain, inc.follow_id)
+    if request is None and user is not None:
+        request = await store.get_pending_request(tx, fed.domain, user.id, None, None, inc.actor.acct)
+    if request is None or request.from_user_id is None or request.to_acct != inc.actor.acct:
+        return None
+    return request if user is None or request.from_user_id == user.id else None
+
+
+async def _receive_undo(tx: Transaction, fed: Federation, inc: Incoming, user: User | None) -> None:
+    """They take back their Follow: a pending request is cancelled, a friendship ends."""
+    acct = inc.actor.acct
+    request = None
+    if inc.follow_id is not None:
+        request = await store.get_request_by_activity(tx, fed.domain, inc.follow_id)
+        if request is not None and (request.from_acct != acct or request.from_user_id is not None):
+            request = None
+    user_id = request.to_user_id if request is not None else (user.id if user is not None else None)
+    if user_id is None or (user is not None and user.id != user_id):
+        return
+    request = request or await store.get_pending_request(tx, fed.domain, None, acct, user_id, None)
+    if request is not None and request.status == "pending":
+        await store.update_request_answered(tx, request.id, "cancelled", clock.now())
+    else:
+        await store.delete_friendship(tx, user_id, None, acct)
+
+
+RECEIVERS = {"Follow": _receive_follow, "Accept": _receive_answer, "Reject": _receive_answer,
+             "Undo": _receive_undo}

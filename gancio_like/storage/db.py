@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -93,7 +94,11 @@ class Database:
         self.dispatch = None
 
     async def open(self) -> "Database":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Only the instance's own user may read it: it holds password hashes and keys.
+        # SQLite gives the -wal and -shm files the database file's mode.
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = _connect(self.path)
         self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _fold_wal does it, off the loop
         self._reader = await aiosqlite.connect(str(self.path), isolation_level=None)

@@ -1,0 +1,157 @@
+"""The outbox: queued activities and the worker that delivers them (SPEC §6).
+
+An activity is queued in the same transaction as the change it announces, so the
+two commit together. The worker (started by `serve()`) takes due rows, resolves
+the recipient's acct to an inbox (WebFinger, then the actor; cached), signs the
+POST as the local user and sends it through the guarded `net.post`.
+
+Retries: the first within RETRY_BASE seconds, doubling up to 60 s between tries
+for the first hour (SPEC §6: first retry within 10 s, at most 60 s apart for the
+first hour), then a tenth of the time since the first try, at most an hour; after
+GIVE_UP_AFTER (3 days) it is given up, with one log line. A 4xx answer other than
+408/429 is final at once, as Mastodon treats it: sending the same again cannot help.
+Deliveries to one recipient go out in order (an Undo never overtakes its Follow),
+and a restart loses nothing: the rows stay until delivered or given up.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from .. import clock, net
+from ..storage import federation as store
+from ..storage import users as user_store
+from ..storage.db import Transaction
+from ..storage.federation import Delivery
+from . import Federation, keys, signatures
+from .actors import ACTIVITY_JSON, ActorError, actor_for_acct, key_id
+from .activities import address
+
+log = logging.getLogger("fync.federation")
+
+POLL_INTERVAL = 1.0        # seconds between looks at the queue when it is idle
+RETRY_BASE = 5             # seconds before the first retry; then doubling …
+EARLY_MAX_DELAY = 60       # … up to this, during the first hour
+LATE_MAX_DELAY = 3600
+GIVE_UP_AFTER = 259200     # seconds after the first try (3 days); [federation] give_up_after sets it
+BATCH = 20                 # deliveries sent at once (to different recipients)
+POST_TIMEOUT = 10.0
+KEEP_DONE = 7 * 86400      # delivered / given-up rows are kept this long, for the admin's curiosity
+KEEP_SEEN = 30 * 86400     # activity ids the inbox remembers (far beyond the 5-minute Date window)
+CLEAN_EVERY = 3600
+
+
+async def queue(tx: Transaction, user_id: int, recipient: str, activity: dict) -> None:
+    """Queue `activity`, signed by `user_id`, for the actor `recipient` (name@domain)."""
+    await store.insert_delivery(tx, user_id, recipient, None, json.dumps(activity), clock.now())
+
+
+def retry_delay(attempts: int, age: int, base: int = RETRY_BASE) -> int:
+    """Seconds to wait after the `attempts`-th failed try, `age` seconds after the first."""
+    if age < 3600:
+        return min(base * 2 ** (attempts - 1), EARLY_MAX_DELAY)
+    return min(max(age // 10, EARLY_MAX_DELAY), LATE_MAX_DELAY)
+
+
+def is_final(status: int | None) -> bool:
+    """An HTTP status that no retry will change."""
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+
+class DeliveryWorker:
+    """Sends due deliveries until stopped; `run_once()` does one round (tests)."""
+
+    def __init__(self, fed: Federation, poll_interval: float = POLL_INTERVAL, base_delay: int = RETRY_BASE,
+                 give_up_after: int = GIVE_UP_AFTER):
+        self.fed, self.db = fed, fed.db
+        self.poll_interval, self.base_delay, self.give_up_after = poll_interval, base_delay, give_up_after
+        self._task: asyncio.Task | None = None
+        self._cleaned_at = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop at once; a delivery cut off mid-way is sent again later (inboxes dedupe by id)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+                await self._clean()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the worker must outlive any one bad round (disk full, a bug)
+                log.exception("delivery round failed")
+                sent = 0
+            await asyncio.sleep(0 if sent else self.poll_interval)
+
+    async def run_once(self) -> int:
+        """Try every due delivery (at most BATCH, one per recipient); how many were tried."""
+        due = await store.list_due_deliveries(self.db, clock.now(), BATCH)
+        await asyncio.gather(*(self._attempt(d) for d in due))
+        return len(due)
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        try:
+            status = await self._send(delivery)
+        except (net.FetchError, ActorError) as exc:
+            return await self._failed(delivery, str(exc), is_final(exc.status))
+        except Exception as exc:  # a bug or a broken row: retried with backoff, not every second
+            log.exception("delivery %d to %s failed", delivery.id, delivery.recipient)
+            return await self._failed(delivery, f"internal error: {exc!r}", False)
+        if 200 <= status < 300:
+            return await self.db.write(lambda tx: store.update_delivery_done(tx, delivery.id, clock.now()))
+        await self._failed(delivery, f"{delivery.inbox or delivery.recipient} answered HTTP {status}",
+                           is_final(status))
+
+    async def _send(self, delivery: Delivery) -> int:
+        user = await user_store.get_user(self.db, delivery.user_id)
+        if user is None:
+            raise ActorError("the sender's account is gone", 410)
+        pair = await keys.key_pair(self.db, user.id)
+        signer = (key_id(self.fed.issuer, user.username), pair.private_pem)
+        inbox, activity = delivery.inbox, delivery.activity
+        if inbox is None:
+            inbox, activity = await self._address(delivery, signer)
+        body = activity.encode()
+        headers = signatures.sign_request("POST", inbox, body, signer[0], signer[1], clock.now())
+        headers.update({"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON})
+        return await net.post(inbox, body, allow_private=self.fed.allow_private, timeout=POST_TIMEOUT,
+                              headers=headers)
+
+    async def _address(self, delivery: Delivery, signer: tuple[str, str]) -> tuple[str, str]:
+        """Resolve the recipient once, and keep their inbox and the completed activity on the row."""
+        actor = await actor_for_acct(self.fed, delivery.recipient, signer)
+        activity = json.dumps(address(json.loads(delivery.activity), actor.uri))
+        await self.db.write(lambda tx: store.update_delivery_addressed(tx, delivery.id, actor.inbox, activity))
+        return actor.inbox, activity
+
+    async def _failed(self, delivery: Delivery, error: str, final: bool) -> None:
+        now = clock.now()
+        attempts, age = delivery.attempts + 1, now - (delivery.first_tried_at or now)
+        retry_at = None
+        if not final and age < self.give_up_after:
+            retry_at = now + retry_delay(attempts, age, self.base_delay)
+        await self.db.write(lambda tx: store.update_delivery_failed(tx, delivery.id, now, error, retry_at))
+        if retry_at is None:
+            log.warning("gave up delivering activity %d to %s after %d tries: %s",
+                        delivery.id, delivery.recipient, attempts, error)
+
+    async def _clean(self) -> None:
+        now = clock.now()
+        if now - self._cleaned_at < CLEAN_EVERY:
+            return
+        self._cleaned_at = now
+
+        async def prune(tx):
+            await store.delete_old_deliveries(tx, now - KEEP_DONE)
+            await store.delete_old_seen(tx, now - KEEP_SEEN)
+        await self.db.write(prune)
