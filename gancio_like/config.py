@@ -123,10 +123,14 @@ _CHOICES = {
     ("oauth", "require_pkce"): ("public", "always"),
 }
 # Whole numbers are never negative; these ones have tighter bounds (min, max).
+CENTURY = 100 * 365 * 86400
 _RANGES = {
     ("server", "port"): (0, 65535),
     ("server", "max_body_size"): (1, None),
-    ("oauth", "code_ttl"): (1, None),
+    ("oauth", "code_ttl"): (1, 3600),  # RFC 6749 §4.1.2: codes are short-lived (10 min recommended)
+    ("oauth", "access_token_ttl"): (0, CENTURY),  # now + ttl must fit SQLite's 64-bit integers
+    ("oauth", "refresh_token_ttl"): (0, CENTURY),
+    ("server", "idle_timeout"): (1, None),
     ("federation", "give_up_after"): (60, None),
     ("oauth", "registrations_per_hour_per_ip"): (1, None),
     ("security", "login_failures_per_minute"): (1, None),
@@ -255,7 +259,7 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
     choices = _CHOICES.get((section, key))
     if choices and value not in choices:
         raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, not {value!r}")
-    if section == "server" and key == "public_url" and urlsplit(value).scheme not in ("http", "https"):
+    if section == "server" and key == "public_url" and _scheme(value) not in ("http", "https"):
         raise ConfigError(f"[server] public_url must start with http:// or https://, not {value!r}")
     if section == "server" and key == "trusted_proxies":
         _check_networks(value)
@@ -268,3 +272,11 @@ def _check_networks(entries: list) -> None:
         except ValueError:
             raise ConfigError(f"[server] trusted_proxies: {entry!r} is not an IP address or network "
                               "(e.g. \"127.0.0.1\", \"::1\", \"10.0.0.0/8\")") from None
+
+
+def _scheme(url: str) -> str | None:
+    """The URL's scheme, or None when it cannot be parsed (e.g. a stray "[")."""
+    try:
+        return urlsplit(url).scheme
+    except ValueError:
+        return None

@@ -37,6 +37,7 @@ class Cursors:
 def parse_limit(value: str | None) -> int:
     if value in (None, ""):
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    # isascii: str.isdigit() also accepts digits like "²" that int() refuses.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
     return int(value)

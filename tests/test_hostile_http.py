@@ -302,8 +302,6 @@ def test_nul_and_unpaired_surrogates_in_json_are_refused(instance):
         assert "NUL" in r.json()["error_description"]
 
 
-@pytest.mark.xfail(strict=True, reason="pagination.parse_limit: str.isdigit() accepts '²' and int() then "
-                                       "raises ValueError → 500 (lead: test `value.isascii() and value.isdigit()`)")
 def test_a_superscript_digit_limit_is_400(tmp_path):
     server = FyncServer(tmp_path / "own").start()  # its traceback stays out of the shared server's log
     try:

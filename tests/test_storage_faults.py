@@ -160,8 +160,6 @@ def test_a_read_only_database_serves_reads_and_answers_writes_503(stopped):
     assert server.integrity() == ("ok", [])
 
 
-@pytest.mark.xfail(strict=True, reason="storage/db.py keeps the connections SQLite opened read-only; "
-                                       "lead: reopen them on a readonly fault (see the report)")
 def test_a_database_made_writable_again_recovers_without_a_restart(stopped):
     server, alice, client, tokens = stopped
     with read_only(server.db_path):

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import tornado.web
 
+from .. import accesslog
 from ..errors import FyncError, Unavailable, ValidationError
 from ..oauth.errors import OAuthError
 from ..services import accounts
@@ -108,6 +109,11 @@ class BaseHandler(tornado.web.RequestHandler):
     @property
     def cfg(self):
         return self.application.cfg
+
+    def _request_summary(self) -> str:
+        """Tornado's own warning lines: the path and a redacted query, never codes or state."""
+        query = accesslog.safe_query(self.request.query)
+        return f"{self.request.method} {self.request.path}{'?' + query if query else ''} ({self.request.remote_ip})"
 
     def log_exception(self, typ, value, tb) -> None:
         error = as_fync_error(value)

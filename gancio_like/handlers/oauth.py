@@ -9,7 +9,7 @@ from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRequest
                            RateLimited)
 from ..oauth.params import single_params
 from ..services import accounts
-from .base import JsonHandler, PageHandler
+from .base import JsonHandler, PageHandler, parse_json
 
 
 class MetadataHandler(JsonHandler):
@@ -134,9 +134,9 @@ class RegistrationHandler(JsonHandler):
 
     def json_object(self) -> dict:
         try:
-            data = json.loads(self.request.body)
-        except (ValueError, RecursionError):
-            raise InvalidClientMetadata("the body must be a JSON object") from None
+            data = parse_json(self.request.body)
+        except ValueError as exc:
+            raise InvalidClientMetadata(str(exc)) from None
         if not isinstance(data, dict):
             raise InvalidClientMetadata("the body must be a JSON object")
         return data

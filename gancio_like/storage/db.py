@@ -99,14 +99,30 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._conn = _connect(self.path)
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _fold_wal does it, off the loop
+        self._connect_writer()
         self._reader = await aiosqlite.connect(str(self.path), isolation_level=None)
         self._reader.row_factory = sqlite3.Row
         for pragma in PRAGMAS:
             await self._reader.execute(pragma)
         self._folder = asyncio.ensure_future(self._fold_wal())
         return self
+
+    def _connect_writer(self) -> None:
+        self._conn = _connect(self.path)
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _fold_wal does it, off the loop
+        self._read_only = False
+
+    def _note_fault(self, exc: BaseException | None) -> None:
+        """SQLite opens a file it cannot write read-only, and such a connection stays
+        read-only after the file is fixed: remember to reopen it."""
+        if isinstance(exc, StorageUnavailable) and "readonly" in str(exc).replace("-", "").lower():
+            self._read_only = True
+
+    def _reopen_if_read_only(self) -> None:
+        """Before a write: a fresh connection, if the last one was stuck read-only."""
+        if self._read_only:
+            self._conn.close()
+            self._connect_writer()
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -163,13 +179,15 @@ class Database:
         """`async with db.transaction() as tx:` — commits on success, rolls back on error.
         Every commit here empties the caches: these writes are rare and may touch anything."""
         async with self._write_lock:
+            self._reopen_if_read_only()
             tx = Transaction(self)
             _guarded(self._conn.execute, "BEGIN IMMEDIATE")
             try:
                 yield tx
                 _guarded(self._conn.execute, "COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 self._rollback()
+                self._note_fault(exc)
                 raise
         self.invalidate()
         self._after_commit(tx)
@@ -219,10 +237,13 @@ class Database:
         while self._queue:
             batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
             async with self._write_lock:
+                self._reopen_if_read_only()
                 try:
                     outcomes = _guarded(self._run_group, batch)
                 except BaseException as exc:
                     outcomes = [(None, exc, None)] * len(batch)
+                for _, error, _ in outcomes:
+                    self._note_fault(error)
             for (_, future), (result, error, tx) in zip(batch, outcomes):
                 if tx is not None:
                     self._after_commit(tx)

@@ -28,7 +28,7 @@ def fync_scopes():
 @hookimpl
 def fync_routes():
     return [(r"/api/checkins", CheckinsHandler),
-            (r"/api/events/([0-9]+)/checkins", EventCheckinsHandler)]
+            (r"/api/events/([0-9]{1,18})/checkins", EventCheckinsHandler)]
 
 
 @hookimpl
@@ -61,8 +61,8 @@ class CheckinsHandler(ApiHandler):
     @requires_scope("checkins:write")
     async def post(self) -> None:
         event_id = self.json_body().get("event_id")
-        if type(event_id) is not int:
-            return _error(self, 400, "invalid_request", "event_id must be an integer")
+        if type(event_id) is not int or not 0 < event_id < 2 ** 63:
+            return _error(self, 400, "invalid_request", "event_id must be a positive integer")
         if not await _visible_event(self, event_id):
             return _error(self, 404, "not_found", "no such event")
         now = int(time.time())
