@@ -28,7 +28,7 @@ def drive(bench: Path, test: str, seconds: int, pid: int) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
-def summarise(raw: Path, top: int = 18) -> None:
+def summarise(raw: Path, top: int = 18, only: str = "") -> None:
     inclusive, own, total = collections.Counter(), collections.Counter(), 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -39,7 +39,7 @@ def summarise(raw: Path, top: int = 18) -> None:
             inclusive[frame] += int(count)
     for title, counter in (("inclusive", inclusive), ("self", own)):
         print(f"\n== top {top} by {title} time ({total} samples) ==")
-        for frame, n in counter.most_common(top):
+        for frame, n in [(f, n) for f, n in counter.most_common() if only in f][:top]:
             print(f"{100 * n / total:5.1f}%  {frame}")
 
 
@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("test", choices=["refresh", "flow", "me"])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--bench", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--only", default="", help="show only frames whose text contains this (e.g. a file name)")
+    parser.add_argument("--top", type=int, default=18)
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="fync-profile-"))
     add_bench_user(data)
@@ -63,7 +65,7 @@ def main() -> None:
         result = load.communicate()[0].strip().splitlines()
         print(json.dumps({k: v for k, v in json.loads(result[-1]).items()
                           if k in ("ops_per_s", "rps", "p50_ms", "p99_ms", "errors", "server_cpu_us_per_op")}))
-        summarise(raw)
+        summarise(raw, top=args.top, only=args.only)
     finally:
         stop(server)
         shutil.rmtree(data, ignore_errors=True)
