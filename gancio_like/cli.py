@@ -3,6 +3,7 @@ one-line reason on error, and `--help` works at every level."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import asyncio
 import getpass
@@ -176,9 +177,15 @@ async def cmd_serve(cfg: Config, args) -> int:
     return 0
 
 
-async def _open(cfg: Config):
+@contextlib.asynccontextmanager
+async def _database(cfg: Config):
+    """The instance's database, migrated (plugins' too), closed when the command ends."""
     from .app import open_instance
-    return await open_instance(cfg)
+    db, _ = await open_instance(cfg)
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 async def cmd_migrate(cfg: Config, args) -> int:
@@ -216,23 +223,17 @@ async def cmd_user_add(cfg: Config, args) -> int:
     from .services.accounts import Passwords, check_username, create_user
     check_username(args.name)  # before asking for a password
     password = _read_password(args.password_stdin)
-    db, _ = await _open(cfg)
-    try:
+    async with _database(cfg) as db:
         await create_user(db, Passwords(), args.name, password, admin=args.admin)
-    finally:
-        await db.close()
     print(f"created user {args.name}")
     return 0
 
 
 async def cmd_user_list(cfg: Config, args) -> int:
     from .storage.users import list_users
-    db, _ = await _open(cfg)
-    try:
+    async with _database(cfg) as db:
         for user in await list_users(db):
             print(f"{user.username}\t{'admin' if user.is_admin else 'user'}\t{user.display_name}")
-    finally:
-        await db.close()
     return 0
 
 
@@ -241,14 +242,11 @@ async def cmd_user_passwd(cfg: Config, args) -> int:
     from .storage.tokens import revoke_user_grants
     from .storage.users import get_user_by_name
     password = _read_password(args.password_stdin)
-    db, _ = await _open(cfg)
-    try:
+    async with _database(cfg) as db:
         user = await get_user_by_name(db, args.name)
         if user is None:
             raise CommandError(f"no user named {args.name!r}; see `fync user list`")
         await set_password(db, Passwords(), user.id, password, on_changed=revoke_user_grants)
-    finally:
-        await db.close()
     print(f"password changed for {args.name}; their sessions and app grants ended")
     return 0
 
@@ -256,20 +254,16 @@ async def cmd_user_passwd(cfg: Config, args) -> int:
 async def cmd_client_list(cfg: Config, args) -> int:
     from .storage.clients import list_clients
     from .storage.users import list_users
-    db, _ = await _open(cfg)
-    try:
+    async with _database(cfg) as db:
         owners = {u.id: u.username for u in await list_users(db)}
         for c in await list_clients(db):
             print(f"{c.client_id}\t{c.status}\t{c.source}\t{owners.get(c.owner_id, '-')}\t{c.name}")
-    finally:
-        await db.close()
     return 0
 
 
 async def cmd_client_action(cfg: Config, args) -> int:
     from .services import moderation
-    db, _ = await _open(cfg)
-    try:
+    async with _database(cfg) as db:
         if args.action == "approve":
             await moderation.approve(db, args.client_id)
             print(f"approved {args.client_id}")
@@ -279,8 +273,6 @@ async def cmd_client_action(cfg: Config, args) -> int:
         else:
             await moderation.delete(db, args.client_id)
             print(f"deleted {args.client_id}")
-    finally:
-        await db.close()
     return 0
 
 
@@ -312,11 +304,8 @@ async def cmd_backup(cfg: Config, args) -> int:
     # Private from its first byte, whatever the umask: a backup holds password hashes.
     os.close(os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        db, _ = await _open(cfg)
-        try:
+        async with _database(cfg) as db:
             await db.backup_to(args.file)
-        finally:
-            await db.close()
     except BaseException:
         args.file.unlink(missing_ok=True)
         raise
