@@ -247,12 +247,17 @@ def test_bearer_absent_or_other_scheme():
     assert params.parse_bearer("Bearerabc") is None
 
 
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "bearer   "])
+def test_bearer_without_credentials_is_no_token(header):
+    assert params.parse_bearer(header) is None  # RFC 6750 §3.1: answered without an error code
+
+
 @pytest.mark.parametrize("header", [
-    "Bearer", "Bearer ", "Bearer a b", "Bearer a\tb", "Bearer tok=en", "Bearer =abc",
+    "Bearer a b", "Bearer a\tb", "Bearer tok=en", "Bearer =abc",
     "Bearer t\x00k", "Bearer tök", "Bearer a,b", 'Bearer "abc"', "Bearer abc\n",
 ])
-def test_bearer_malformed_is_invalid_request(header):
-    with pytest.raises(InvalidRequest):
+def test_bearer_malformed_is_invalid_token(header):
+    with pytest.raises(InvalidToken):
         params.parse_bearer(header)
 
 
@@ -260,7 +265,7 @@ def test_bearer_malformed_is_invalid_request(header):
 def test_bearer_never_raises_anything_else(header):
     try:
         token = params.parse_bearer(header)
-    except InvalidRequest:
+    except InvalidToken:
         return
     assert token is None or (token and " " not in token and token.isascii())
 

@@ -10,7 +10,7 @@ import base64
 import re
 from urllib.parse import unquote_plus
 
-from .errors import InvalidClient, InvalidRequest
+from .errors import InvalidClient, InvalidRequest, InvalidToken
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -62,12 +62,15 @@ def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
 
 
 def parse_bearer(header: str | None) -> str | None:
-    """The token of `Authorization: Bearer …`, or None if absent or another scheme."""
+    """The token of `Authorization: Bearer …`, or None if absent, empty or another scheme.
+
+    A malformed token is a wrong token (RFC 6750 §3.1 `invalid_token`, 401), whether
+    it guards the API or a client registration (RFC 7592 §2)."""
     scheme, token = _split_authorization(header)
-    if scheme != "bearer":
+    if scheme != "bearer" or not token:
         return None
     if not _B64TOKEN.fullmatch(token):
-        raise InvalidRequest("malformed Bearer token")
+        raise InvalidToken("the access token is malformed")
     return token
 
 

@@ -16,7 +16,7 @@ from ..scopes import format_scope
 from ..storage import clients as client_store
 from . import credentials
 from .context import OAuthContext
-from .errors import AccessDenied, InvalidClientMetadata, InvalidRequest, InvalidScope, InvalidToken
+from .errors import AccessDenied, InvalidClientMetadata, InvalidScope, InvalidToken
 from .params import parse_bearer
 from .redirect_uris import validate_redirect_uris
 
@@ -163,10 +163,7 @@ async def register_rfc7591(ctx: OAuthContext, data: dict, ip: str | None) -> dic
 
 async def managed_client(ctx: OAuthContext, client_id: str, authorization: str | None) -> Client:
     """RFC 7592 §2: the client, if the registration access token is its own."""
-    try:
-        token = parse_bearer(authorization)
-    except InvalidRequest:  # a malformed token is a wrong token: 401, like any other (RFC 7592 §2)
-        token = None
+    token = parse_bearer(authorization)
     client = await client_store.get_client(ctx.db, client_id)
     stored = client.registration_token_hash if client else None
     if not credentials.matches(token, stored) or client is None:
