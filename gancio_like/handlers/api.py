@@ -6,6 +6,8 @@ Authentication happens in `prepare()`, before the method runs.
 """
 from __future__ import annotations
 
+import functools
+
 from ..errors import ValidationError
 from ..oauth import bearer
 from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
@@ -31,6 +33,7 @@ def public(method):
     return method
 
 
+@functools.cache
 def declared_scopes(handler_class) -> dict[str, str | None]:
     """{method: scope or PUBLIC or None (undeclared)} for each method the class serves."""
     found = {}
@@ -55,11 +58,10 @@ class ApiHandler(JsonHandler):
     async def prepare(self) -> None:
         if self.request.method == "OPTIONS":
             return
-        name = self.request.method.lower()
-        if getattr(type(self), name, None) is getattr(JsonHandler, name, None):
+        declared = declared_scopes(type(self))
+        if self.request.method not in declared:
             return  # not served here: Tornado answers 405, not a misleading scope error
-        method = getattr(self, name, None)
-        scope = getattr(method, SCOPE_ATTR, None)
+        scope = declared[self.request.method]
         if scope is None:  # undeclared methods never run (also refused at startup)
             raise InsufficientScope("this method declares no scope", scope="")
         token = self._bearer_token()
