@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +37,7 @@ from tornado.netutil import DefaultLoopResolver, Resolver
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 from . import __version__
+from .jsonstrict import parse_json
 
 USER_AGENT = f"Fync/{__version__}"
 LOOPBACK_NAMES = {"localhost"}
@@ -98,9 +98,9 @@ async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max
     if response.code != 200:
         raise FetchError(f"answered HTTP {response.code}", response.code)
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise FetchError("the answer is not valid JSON") from None
+        document = parse_json(body)
+    except ValueError as exc:
+        raise FetchError(f"the answer is not acceptable JSON: {exc}") from None
     if not isinstance(document, dict):
         raise FetchError("the answer is JSON but not an object")
     return document, response.headers

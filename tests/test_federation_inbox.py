@@ -156,6 +156,18 @@ async def test_an_activity_id_on_another_host_is_ignored(peers):
 
 
 @SLOW
+async def test_unstorable_text_in_a_signed_activity_is_400(peers):
+    """An unpaired surrogate or NUL in a signed activity is refused, not a 500 at the INSERT."""
+    alice, _, bob = await peers()
+    activity = follow(alice, bob)
+    for bad in ("\\ud800", "\\u0000"):  # JSON escapes: valid JSON, unstorable text
+        body = json.dumps(activity).replace(activity["id"], activity["id"] + bad).encode()
+        r = await signed_post(alice, f"{bob.actor}/inbox", {}, body=body)
+        assert r.code == 400, r.text
+    assert await nothing_changed(bob.instance)
+
+
+@SLOW
 async def test_garbage_and_oversized_bodies(peers):
     alice, _, bob = await peers()
     r = await signed_post(alice, f"{bob.actor}/inbox", {}, body=b"not json")

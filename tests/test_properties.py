@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from gancio_like.config import Config, ConfigError, load_config
 from gancio_like.errors import ValidationError
-from gancio_like.handlers.base import parse_json
+from gancio_like.jsonstrict import parse_json
 from gancio_like.oauth.errors import InvalidClient, InvalidClientMetadata, InvalidRedirectURI, InvalidScope
 from gancio_like.oauth.params import parse_basic_auth
 from gancio_like.oauth.redirect_uris import MAX_REDIRECT_URIS, validate_redirect_uri, validate_redirect_uris
@@ -177,7 +177,7 @@ def test_one_unknown_or_malformed_token_spoils_the_scope(tokens):
     assert parsed == {t for t in text.split(" ") if t} and parsed <= set(REGISTRY.names())
 
 
-# -- request JSON (handlers/base.parse_json) ----------------------------------------------------------
+# -- request JSON (jsonstrict.parse_json) ------------------------------------------------------------
 
 def storable(value) -> bool:
     texts = [value] if isinstance(value, str) else []

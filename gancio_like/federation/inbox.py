@@ -11,11 +11,11 @@ a SignatureError (401) and nothing is applied.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from .. import clock
 from ..errors import FyncError, ValidationError
+from ..jsonstrict import parse_json
 from ..storage.federation import RemoteActor
 from . import Federation, host_of, keys, signatures
 from .actors import ActorError, actor_for_key
@@ -51,9 +51,9 @@ async def verify(fed: Federation, method: str, target: str, headers: Mapping[str
 
 def _activity(body: bytes) -> dict:
     try:
-        activity = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValidationError("the body is not JSON") from None
+        activity = parse_json(body)
+    except ValueError as exc:
+        raise ValidationError(f"the body is not acceptable JSON: {exc}") from None
     if not isinstance(activity, dict):
         raise ValidationError("the body is not a JSON object")
     return activity

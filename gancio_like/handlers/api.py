@@ -12,7 +12,8 @@ from ..errors import ValidationError
 from ..oauth import bearer
 from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from ..oauth.params import parse_bearer
-from .base import JsonHandler, parse_json
+from ..jsonstrict import parse_json
+from .base import JsonHandler
 
 SCOPE_ATTR = "fync_scope"
 PUBLIC = "(public)"

@@ -9,7 +9,8 @@ from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRequest
                            RateLimited)
 from ..oauth.params import single_params
 from ..services import accounts
-from .base import JsonHandler, PageHandler, parse_json
+from ..jsonstrict import parse_json
+from .base import JsonHandler, PageHandler
 
 
 class MetadataHandler(JsonHandler):
