@@ -46,6 +46,7 @@ class FyncApplication(tornado.web.Application):
         self.login_throttle = Throttle(cfg.security.login_failures_per_minute, window)
         self.registration_throttle = Throttle(cfg.oauth.registrations_per_hour_per_ip, 3600)
         self.in_flight = 0
+        self.migrations = plugins.migrations()  # what this code expects; /health compares against it
         self.scopes = ScopeRegistry()
         plugins.add_scopes(self.scopes)
         self.oauth = OAuthContext(cfg, db, self.scopes)

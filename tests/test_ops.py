@@ -43,7 +43,7 @@ async def test_health_head(browser):
 @pytest.mark.gen_test
 async def test_health_503_when_a_migration_is_pending(browser, app, monkeypatch):
     extra = Migration("core", "9999_later.sql", "CREATE TABLE later (x);")
-    monkeypatch.setattr(app.plugins, "migrations", lambda: [*type(app.plugins).migrations(app.plugins), extra])
+    monkeypatch.setattr(app, "migrations", [*app.migrations, extra])
     r = await browser.get("/health")
     assert r.code == 503
     assert r.json() == {"status": "error", "database": "ok", "migrations": "pending", "pending": 1}
@@ -51,8 +51,8 @@ async def test_health_503_when_a_migration_is_pending(browser, app, monkeypatch)
 
 @pytest.mark.gen_test
 async def test_health_503_when_an_applied_migration_differs(browser, app, monkeypatch):
-    edited = [Migration(m.owner, m.name, m.sql + "\n-- edited") for m in type(app.plugins).migrations(app.plugins)]
-    monkeypatch.setattr(app.plugins, "migrations", lambda: edited)
+    edited = [Migration(m.owner, m.name, m.sql + "\n-- edited") for m in app.migrations]
+    monkeypatch.setattr(app, "migrations", edited)
     r = await browser.get("/health")
     assert r.code == 503 and r.json()["migrations"] == "pending"
 

@@ -10,6 +10,7 @@ committed without the bookkeeping row, and the instance unable to start again.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sqlite3
@@ -45,7 +46,7 @@ class Migration:
     name: str
     sql: str
 
-    @property
+    @functools.cached_property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
