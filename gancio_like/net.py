@@ -40,7 +40,6 @@ from . import __version__
 from .jsonstrict import parse_json
 
 USER_AGENT = f"Fync/{__version__}"
-LOOPBACK_NAMES = {"localhost"}
 # The well-known NAT64 prefix (RFC 6052) embeds an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -166,18 +165,16 @@ def _target(url: str, allow_private: bool) -> tuple[str, str, int]:
         raise FetchError("the URL has no host")
     if "@" in parts.netloc:
         raise FetchError("the URL must not contain userinfo")
-    if parts.scheme == "http" and not (allow_private and _is_loopback_name(host)):
+    if parts.scheme == "http" and not (allow_private and is_loopback_host(host)):
         raise FetchError("http is allowed only for loopback hosts on test instances; use https")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
 def is_loopback_host(host: str) -> bool:
-    """`localhost` or a loopback IP literal (no lookup): where plain http may be used in tests."""
-    return _is_loopback_name(host)
-
-
-def _is_loopback_name(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
+    """`localhost` or a loopback IP literal, brackets allowed (no lookup): traffic that
+    stays on this machine. (oauth/redirect_uris has its own, narrower rule: RFC 8252.)"""
+    host = host.strip("[]").lower()
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

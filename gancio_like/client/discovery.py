@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from ..net import is_loopback_host
 from . import http
 from .errors import BadTarget, HandleNotFound, InsecureURL, IssuerMismatch, NotAnInstance
 
@@ -68,10 +69,10 @@ def origin_of(target: str) -> str:
     explicit = "://" in target
     parts = urlsplit(target if explicit else "//" + target)
     host = _host(parts, target)
-    scheme = parts.scheme if explicit else ("http" if http.is_loopback(host) else "https")
+    scheme = parts.scheme if explicit else ("http" if is_loopback_host(host) else "https")
     if scheme not in _DEFAULT_PORTS:
         raise BadTarget(f"{target!r}: only https:// addresses are supported")
-    if scheme == "http" and not http.is_loopback(host):
+    if scheme == "http" and not is_loopback_host(host):
         raise InsecureURL(f"refusing plain http to {host}: use https://{host} "
                           "(http is allowed only for 127.0.0.1, [::1] and localhost)")
     port = parts.port
@@ -150,6 +151,6 @@ def _account_link(jrd: dict, user: str, domain: str) -> str:
 def _instance_origin(href: str, domain: str) -> str:
     """The origin of `href`. A remote domain may not point at this machine's loopback."""
     origin = origin_of(href)
-    if http.is_loopback(urlsplit(origin).hostname) and not http.is_loopback(urlsplit("//" + domain).hostname):
+    if is_loopback_host(urlsplit(origin).hostname) and not is_loopback_host(urlsplit("//" + domain).hostname):
         raise NotAnInstance(f"WebFinger at {domain} points to this computer ({origin}); refusing")
     return origin

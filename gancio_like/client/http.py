@@ -17,7 +17,6 @@ runs on their machine. What is enforced, before any connection:
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import ssl
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from tornado.httputil import HTTPHeaders, HTTPInputError
 from tornado.iostream import StreamClosedError
 
 from .. import __version__
+from ..net import is_loopback_host
 from .errors import InsecureURL, Redirected, Unreachable
 
 USER_AGENT = f"fync-client/{__version__}"
@@ -36,23 +36,12 @@ CONNECT_TIMEOUT, REQUEST_TIMEOUT = 10, 30  # seconds
 MAX_BODY = 2 * 1024 * 1024  # bytes
 
 
-def is_loopback(host: str) -> bool:
-    """`localhost` or a loopback IP literal (brackets allowed): traffic that stays here."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str) -> None:
     """Refuse a URL this library must never fetch (see the module docstring)."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return
     if parts.scheme == "http":
         raise InsecureURL(f"refusing plain http to {parts.netloc}: use https "

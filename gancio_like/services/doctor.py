@@ -7,7 +7,6 @@ writes: the database is only read, and only if it exists.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from ..config import Config
+from ..net import is_loopback_host
 from ..storage import stats as stats_store
 from ..storage.db import Database
 from ..storage.migrate import Migration
@@ -61,22 +61,13 @@ def config(cfg: Config, config_file: str | None) -> Check:
     return Check("config", "ok", f"{Path(config_file).resolve()} is valid")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def public_url(cfg: Config) -> list[Check]:
     url, server = cfg.server.public_url, cfg.server
     host = urlsplit(url).hostname or ""
     checks = []
     if url.startswith("https://"):
         checks.append(Check("public_url", "ok", f"{url} (https)"))
-    elif _is_loopback(host):
+    elif is_loopback_host(host):
         checks.append(Check("public_url", "warn", f"{url}: fine on this machine only",
                             'for a public instance, set [server] public_url = "https://your.domain"'))
     else:
@@ -84,14 +75,14 @@ def public_url(cfg: Config) -> list[Check]:
                             "the network in clear, and OAuth apps and federation peers expect https",
                             "put nginx with a certbot certificate in front (docs/deploy.md) and set "
                             'public_url = "https://' + (urlsplit(url).netloc or "your.domain") + '"'))
-    if url.startswith("https://") and not _is_loopback(server.host):
+    if url.startswith("https://") and not is_loopback_host(server.host):
         checks.append(Check("listen", "warn", f"listening on {server.host}: plain http reachable "
                             "around the proxy", '[server] host = "127.0.0.1" (nginx connects there)'))
-    if url.startswith("https://") and _is_loopback(server.host) and not server.trusted_proxies:
+    if url.startswith("https://") and is_loopback_host(server.host) and not server.trusted_proxies:
         checks.append(Check("trusted_proxies", "warn", "behind a proxy every request seems to come from "
                             "it: logs and per-IP limits (login throttling) lump all clients together",
                             '[server] trusted_proxies = ["127.0.0.1", "::1"]'))
-    if cfg.federation.allow_private_addresses and not _is_loopback(host):
+    if cfg.federation.allow_private_addresses and not is_loopback_host(host):
         checks.append(Check("federation", "fail", "allow_private_addresses = true lets anyone make this "
                             "server fetch addresses on its own network", "[federation] allow_private_addresses = false"))
     return checks
