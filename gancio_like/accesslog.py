@@ -67,4 +67,4 @@ def logfmt(fields: list[tuple[str, object]]) -> str:
 
 def _value(value) -> str:
     text = str(value)
-    return text if PLAIN.match(text) else json.dumps(text)
+    return text if PLAIN.fullmatch(text) else json.dumps(text)  # not .match: "$" passes a final "\n"

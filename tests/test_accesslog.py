@@ -117,3 +117,10 @@ def test_values_that_could_break_the_line_are_quoted():
     line = logfmt([("path", '/a b"\nmethod=FAKE'), ("status", 200)])
     assert "\n" not in line
     assert line == 'path="/a b\\"\\nmethod=FAKE" status=200'
+
+
+def test_a_value_ending_in_a_newline_is_quoted():
+    """`$` in a regex also matches before a final newline: one request must stay one line."""
+    from gancio_like.accesslog import logfmt
+    line = logfmt([("path", "/x\n"), ("ip", "127.0.0.1")])
+    assert "\n" not in line and line.startswith('path="/x\\n"')

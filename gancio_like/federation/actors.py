@@ -85,7 +85,7 @@ async def person(fed: Federation, user: User) -> dict:
         # A Follow is a friend request, answered by a person: followers are approved.
         "manuallyApprovesFollowers": True,
         "published": datetime.fromtimestamp(user.created_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "publicKey": {"id": f"{url}#main-key", "owner": url, "publicKeyPem": pair.public_pem},
+        "publicKey": {"id": key_id(fed.issuer, user.username), "owner": url, "publicKeyPem": pair.public_pem},
         "endpoints": {"sharedInbox": f"{fed.issuer}/inbox"},
     }
 

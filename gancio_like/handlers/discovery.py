@@ -12,6 +12,7 @@ import re
 
 from .. import __version__
 from ..errors import NotFound, ValidationError
+from ..federation import actors
 from ..storage import users as user_store
 from .base import JsonHandler
 
@@ -25,7 +26,10 @@ _ACCT = re.compile(r"acct:([^@\s/]+)@([^@\s/]+)")
 def webfinger_name(cfg, resource: str) -> str:
     """The local username `resource` names; ValidationError if malformed, NotFound if not ours."""
     if resource.startswith(f"{cfg.issuer}/users/"):
-        return resource.removeprefix(f"{cfg.issuer}/users/")
+        name = actors.local_username(cfg.issuer, resource)
+        if name is None:
+            raise NotFound("user")
+        return name
     match = _ACCT.fullmatch("acct:" + resource[5:]) if resource[:5].lower() == "acct:" else None
     if match is None:
         raise ValidationError("resource must be acct:NAME@DOMAIN (RFC 7033 §4.1)", field="resource")
@@ -37,7 +41,7 @@ def webfinger_name(cfg, resource: str) -> str:
 
 def jrd(cfg, username: str, rels: list[str]) -> dict:
     """The JSON Resource Descriptor (RFC 7033 §4.4); `rel` parameters filter links (§4.3)."""
-    actor, page = f"{cfg.issuer}/users/{username}", f"{cfg.issuer}/u/{username}"
+    actor, page = actors.actor_url(cfg.issuer, username), f"{cfg.issuer}/u/{username}"
     links = [{"rel": "self", "type": "application/activity+json", "href": actor},
              {"rel": PROFILE_PAGE_REL, "type": "text/html", "href": page}]
     return {"subject": f"acct:{username}@{cfg.domain}", "aliases": [actor, page],
