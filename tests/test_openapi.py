@@ -212,3 +212,14 @@ async def test_plugin_routes_and_scopes_are_documented(browser):
 async def test_cors_preflight(browser):
     r = await browser.request("OPTIONS", "/api/openapi.json", headers={"Origin": "https://tool.example"})
     assert r.code == 204 and r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.gen_test
+async def test_every_list_endpoint_documents_limit_and_cursor(browser):
+    """SPEC §4: lists take ?limit= and ?cursor= — the document must say so for each."""
+    doc = await fetch_doc(browser)
+    for path in ("/api/friends", "/api/events", "/api/people/suggestions"):
+        names = {p["name"] for p in doc["paths"][path]["get"].get("parameters", [])}
+        assert {"limit", "cursor"} <= names, path
+    request = doc["paths"]["/api/friends/requests"]["post"]["requestBody"]["content"]["application/json"]
+    assert request["schema"]["required"] == ["to"]

@@ -3,10 +3,22 @@ from __future__ import annotations
 
 from ..errors import ValidationError
 from ..models import Friend, FriendRequest, Suggestion
+from ..openapi import page_of
 from ..pagination import parse_limit
 from ..services import friends, suggestions
 from .api import ApiHandler, requires_scope
 from .api_account import user_json
+
+
+FRIEND = {"type": "object", "required": ["acct", "username", "display_name", "since"],
+          "properties": {"acct": {"type": "string"}, "username": {"type": "string"},
+                         "display_name": {"type": "string"}, "since": {"type": "integer"}}}
+REQUEST = {"type": "object", "required": ["id", "from", "to", "status", "created_at"],
+           "properties": {"id": {"type": "integer"}, "from": {"type": "string"}, "to": {"type": "string"},
+                          "status": {"type": "string"}, "created_at": {"type": "integer"}}}
+SUGGESTION = {"type": "object", "required": ["user", "score", "reasons"],
+              "properties": {"user": {"type": "object"}, "score": {"type": "number"},
+                             "reasons": {"type": "array", "items": {"type": "string"}}}}
 
 
 def friend_json(friend: Friend) -> dict:
@@ -27,6 +39,8 @@ def suggestion_json(cfg, suggestion: Suggestion) -> dict:
 
 
 class FriendsHandler(ApiHandler):
+    openapi = {"GET": {"response": page_of(FRIEND)}}
+
     @requires_scope("friends:read")
     async def get(self) -> None:
         limit = parse_limit(self.get_query_argument("limit", None))
@@ -38,6 +52,10 @@ class FriendsHandler(ApiHandler):
 
 
 class FriendRequestsHandler(ApiHandler):
+    openapi = {"POST": {"request": {"type": "object", "required": ["to"],
+                                    "properties": {"to": {"type": "string", "description": "name or name@domain"}}},
+                        "response": REQUEST, "status": 201}}
+
     @requires_scope("friends:read")
     async def get(self) -> None:
         incoming, outgoing = await friends.list_requests(self.db, self.cfg.domain, self.current_user.id)
@@ -73,6 +91,8 @@ class FriendHandler(ApiHandler):
 
 
 class SuggestionsHandler(ApiHandler):
+    openapi = {"GET": {"response": page_of(SUGGESTION)}}
+
     @requires_scope("friends:read")
     async def get(self) -> None:
         limit = parse_limit(self.get_query_argument("limit", None))
