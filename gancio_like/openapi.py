@@ -6,7 +6,8 @@ are named after the handler method's arguments, its security comes from the scop
 the method declares, and its summary from the docstring. A handler may add detail:
 
     openapi = {"POST": {"request": {...schema...}, "response": {...schema...},
-                        "status": 201, "parameters": [...], "summary": "..."}}
+                        "status": 201, "parameters": [...], "summary": "...",
+                        "errors": {"409": "what a 409 means here"}}}
 
 A response schema shaped like `page_of(item)` gets the `limit`/`cursor` parameters.
 """
@@ -99,7 +100,11 @@ def _responses(method: str, scope: str | None, extra: dict, has_params: bool) ->
         errors["403"] = "Forbidden"
     if has_params:
         errors["404"] = "NotFound"
-    return {status: success, **{code: {"$ref": f"#/components/responses/{name}"} for code, name in errors.items()}}
+    responses = {status: success, **{code: {"$ref": f"#/components/responses/{name}"} for code, name in errors.items()}}
+    for code, description in extra.get("errors", {}).items():  # a handler's own refusals, e.g. 409
+        responses[code] = {"description": description, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    return responses
 
 
 def summary(handler: type, method: str, path: str) -> str:

@@ -54,7 +54,9 @@ class FriendsHandler(ApiHandler):
 class FriendRequestsHandler(ApiHandler):
     openapi = {"POST": {"request": {"type": "object", "required": ["to"],
                                     "properties": {"to": {"type": "string", "description": "name or name@domain"}}},
-                        "response": REQUEST, "status": 201}}
+                        "response": REQUEST, "status": 201,
+                        "errors": {"404": "No such user on this instance",
+                                   "409": "Already friends, or a request is already pending"}}}
 
     @requires_scope("friends:read")
     async def get(self) -> None:
