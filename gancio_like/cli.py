@@ -334,7 +334,7 @@ async def _pending(cfg: Config) -> list:
     from .services.ops import pending_migrations
     from .storage.db import Database
     from .storage.stats import list_applied_migrations
-    db = await Database(cfg.database_path).open()
+    db = await Database(cfg.database_path).open(read_only=True)
     try:
         return pending_migrations(await list_applied_migrations(db), PluginHost.load(cfg).migrations())
     finally:
@@ -347,7 +347,7 @@ async def cmd_stats(cfg: Config, args) -> int:
     from .storage.db import Database
     if not cfg.database_path.exists():
         raise CommandError(f"no database at {cfg.database_path}; start fync once or run `fync migrate`")
-    db = await Database(cfg.database_path).open()
+    db = await Database(cfg.database_path).open(read_only=True)
     try:
         counts = await ops.stats(db)
     finally:

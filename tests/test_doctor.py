@@ -184,3 +184,15 @@ def test_health_answers_are_judged(code, location, body, status, words):
     check = doctor._judge_health("https://fync.example.org/health", code, location, body)
     assert check.status == status
     assert words in check.detail + check.fix
+
+
+def test_an_unreadable_database_is_one_failed_check_not_a_crash(tmp_path):
+    write_config(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "fync.db").write_bytes(b"this is not a database" * 100)
+    result = fync(tmp_path, "doctor", "--offline")
+    assert result.returncode == 1
+    found = checks(result)
+    assert found["migrations"] == "fail" and found["config"] == "ok"  # the other checks still ran
+    assert "cannot read" in result.stdout
+    assert (tmp_path / "data" / "fync.db").read_bytes().startswith(b"this is not")  # nothing written

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import ssl
 import time
 from dataclasses import dataclass
@@ -183,11 +184,15 @@ async def pending_migrations(cfg: Config, migrations: list[Migration]) -> Check:
     path = cfg.database_path
     if not path.exists():
         return Check("migrations", "ok", f"no database yet at {path}; created and migrated at first start")
-    db = await Database(path).open()
     try:
-        applied = await stats_store.list_applied_migrations(db)
-    finally:
-        await db.close()
+        db = await Database(path).open(read_only=True)
+        try:
+            applied = await stats_store.list_applied_migrations(db)
+        finally:
+            await db.close()
+    except sqlite3.Error as exc:
+        return Check("migrations", "fail", f"cannot read {path}: {exc}",
+                     "run doctor as the user fync runs as (e.g. `sudo -u fync fync doctor`)")
     behind = ops.pending_migrations(applied, migrations)
     edited = [m for m in behind if (m.owner, m.name) in applied]
     if edited:

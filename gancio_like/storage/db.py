@@ -93,7 +93,13 @@ class Database:
         self.wanted: frozenset[str] = frozenset()
         self.dispatch = None
 
-    async def open(self) -> "Database":
+    async def open(self, read_only: bool = False) -> "Database":
+        """Open for serving; `read_only` for tools that only look (doctor, stats): no
+        writer, no file created, nothing changed — SQLite's `mode=ro`."""
+        if read_only:
+            self._reader = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
+            self._reader.row_factory = sqlite3.Row
+            return self
         # Only the instance's own user may read it: it holds password hashes and keys.
         # SQLite gives the -wal and -shm files the database file's mode.
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
