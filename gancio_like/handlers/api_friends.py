@@ -73,14 +73,10 @@ class FriendRequestsHandler(ApiHandler):
         self.write_json(request_json(request), 201)
 
 
-ACTIONS = {"accept": friends.accept_request, "decline": friends.decline_request,
-           "cancel": friends.cancel_request}
-
-
 class FriendRequestActionHandler(ApiHandler):
     @requires_scope("friends:write")
     async def post(self, request_id: str, action: str) -> None:
-        request = await ACTIONS[action](self.db, self.cfg.domain, self.current_user.id, int(request_id))
+        request = await friends.REQUEST_ACTIONS[action](self.db, self.cfg.domain, self.current_user.id, int(request_id))
         self.write_json(request_json(request))
 
 

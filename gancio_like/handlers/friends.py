@@ -58,16 +58,14 @@ class SendRequestForm(FriendsBase):
                        "sent", name)
 
 
-PAGE_ACTIONS = {"accept": (friends.accept_request, "accepted"),
-                "decline": (friends.decline_request, "declined"),
-                "cancel": (friends.cancel_request, "cancelled")}
+DONE = {"accept": "accepted", "decline": "declined", "cancel": "cancelled"}  # for the notice
 
 
 class RequestActionForm(FriendsBase):
     @tornado.web.authenticated
     async def post(self, request_id: str, action: str) -> None:
-        service, done = PAGE_ACTIONS[action]
-        await self.act(service(self.db, self.cfg.domain, self.current_user.id, int(request_id)), done)
+        service = friends.REQUEST_ACTIONS[action]
+        await self.act(service(self.db, self.cfg.domain, self.current_user.id, int(request_id)), DONE[action])
 
 
 class RemoveFriendForm(FriendsBase):

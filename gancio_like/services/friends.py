@@ -319,3 +319,7 @@ async def _receive_undo(tx: Transaction, fed: Federation, inc: Incoming, user: U
 
 RECEIVERS = {"Follow": _receive_follow, "Accept": _receive_answer, "Reject": _receive_answer,
              "Undo": _receive_undo}
+
+
+# What a person may do to a pending request, by the word the URLs use (API and pages).
+REQUEST_ACTIONS = {"accept": accept_request, "decline": decline_request, "cancel": cancel_request}
