@@ -106,7 +106,7 @@ class EditAppHandler(PortalPage):
         client = await apps.own_app(self.db, self.current_user, client_id)
         form = {**self.form(), "client_type": apps.client_type(client)}
         try:
-            await apps.update_app(self.fync.oauth, self.current_user, client_id, self.checked(form))
+            await apps.update_app(self.fync.oauth, client, self.checked(form))
         except ValidationError as exc:
             return self.render_form(form, client, exc.description)
         self.redirect(f"/dev/apps/{client_id}", status=303)

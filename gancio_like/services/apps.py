@@ -85,9 +85,9 @@ async def list_own_apps(db: Database, owner: User) -> list[Client]:
     return await client_store.list_clients(db, owner.id)
 
 
-async def update_app(ctx: OAuthContext, owner: User, client_id: str, fields: AppFields) -> Client:
-    """Save the edited fields; the client type stays as registered (RFC 7592 does the same)."""
-    client = await own_app(ctx.db, owner, client_id)
+async def update_app(ctx: OAuthContext, client: Client, fields: AppFields) -> Client:
+    """Save the edited fields of an app (`own_app` checked it is the caller's); the
+    client type stays as registered (RFC 7592 does the same)."""
     async with ctx.db.transaction() as tx:
         await client_store.update_client(tx, client.pk, name=fields.name, description=fields.description,
                                          website=fields.website, redirect_uris=fields.redirect_uris,
