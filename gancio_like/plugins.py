@@ -102,12 +102,13 @@ class PluginHost:
         """(plugin name, result) of every implementation, in registration order."""
         return [(impl.plugin_name, impl.function(**kwargs)) for impl in hook.get_hookimpls()]
 
-    def migrations(self) -> list[Migration]:
-        """Core migrations first, then each plugin's, tracked under its own name."""
-        found = read_folder("core", CORE_MIGRATIONS)
+    def migrations(self, dialect: str = "sqlite") -> list[Migration]:
+        """Core migrations first, then each plugin's, tracked under its own name;
+        in `dialect` ("sqlite" or "postgresql") where a file has a version for it."""
+        found = read_folder("core", CORE_MIGRATIONS, dialect)
         for name, folder in self._results(self.pm.hook.fync_migrations):
             if folder:
-                found += read_folder(name, Path(folder))
+                found += read_folder(name, Path(folder), dialect)
         return found
 
     def add_scopes(self, registry: ScopeRegistry) -> None:

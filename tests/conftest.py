@@ -13,6 +13,8 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from gancio_like.app import make_app, open_instance
 from gancio_like.config import load_config
 
+import pg_helpers
+
 PASSWORD = "correct horse battery"
 
 
@@ -22,11 +24,33 @@ def config_overrides():
     return {}
 
 
+def pytest_collection_modifyitems(config, items):
+    if not pg_helpers.SERVER_URL:
+        return
+    skip = pytest.mark.skip(reason="tests SQLite itself; FYNC_TEST_DATABASE_URL runs on PostgreSQL")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
-def cfg(tmp_path, base_url, config_overrides):
+def database_url():
+    """"" (SQLite in the test's data dir), or a fresh PostgreSQL database, dropped after."""
+    if not pg_helpers.SERVER_URL:
+        yield ""
+        return
+    url = pg_helpers.create_database()
+    yield url
+    pg_helpers.drop_database(url)
+
+
+@pytest.fixture
+def cfg(tmp_path, base_url, config_overrides, database_url):
     overrides = {("server", "data_dir"): str(tmp_path / "data"),
                  ("server", "public_url"): base_url,
                  ("federation", "allow_private_addresses"): True}
+    if database_url:
+        overrides[("database", "url")] = database_url
     overrides.update(config_overrides)
     empty = tmp_path / "fync.toml"  # never the checkout's own fync.toml
     empty.write_text("")

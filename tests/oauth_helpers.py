@@ -163,5 +163,5 @@ async def post_json(browser, path: str, body, headers=None, method="POST"):
                                  xsrf=False)
 
 
-async def count(db, table: str, where: str = "1", params=()) -> int:
+async def count(db, table: str, where: str = "1 = 1", params=()) -> int:
     return await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)

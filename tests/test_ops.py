@@ -109,9 +109,6 @@ async def test_stats_counts_what_is_live(browser, make_user, db):
 
 @pytest.mark.gen_test
 async def test_stats_counts_queued_deliveries_only(db):
-    if not await db.fetchval("SELECT count(*) FROM sqlite_master WHERE name = 'deliveries'"):
-        assert (await ops.stats(db))["queued_deliveries"] == 0
-        pytest.skip("no federation delivery queue in this schema yet")
     uid = await db.execute("INSERT INTO users (username, password_hash, created_at) VALUES ('q', 'x', 0)")
     uid = await db.fetchval("SELECT id FROM users WHERE username = 'q'")
     for delivered, gave_up in ((None, None), (None, None), (5, None), (None, 5)):

@@ -144,6 +144,7 @@ def expected_ranking(me: int, interests: list, pairs: set, limit: int) -> list[t
     return [(name, float(-score)) for score, _, name in sorted(rows)[:limit]]
 
 
+@pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN
 @pytest.mark.gen_test(timeout=120)
 async def test_fast_and_indexed_on_10k_users_100k_friendships(browser, make_user, db):
     me, token = await token_for(browser, make_user)  # user 1: part of the crowd below

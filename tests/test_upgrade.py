@@ -122,6 +122,7 @@ def cfg(cfg):
     return cfg
 
 
+@pytest.mark.sqlite_only  # the first release's database is a SQLite file
 @pytest.mark.gen_test
 async def test_old_password_token_and_refresh_token_work_after_upgrade(browser, db):
     me = await api(browser, "/api/me", "first-access-token")

@@ -55,6 +55,7 @@ class EpochCache:
 
     def __init__(self, max_entries: int = 100_000):
         self.epoch, self.max_entries = 0, max_entries
+        self.enabled = True  # off while another process's invalidations cannot reach us
         self._entries: dict = {}
 
     def get(self, key):
@@ -62,7 +63,7 @@ class EpochCache:
 
     def fill(self, key, value, epoch: int) -> None:
         """Keep `value` only if nothing was invalidated since the read began."""
-        if epoch == self.epoch:
+        if epoch == self.epoch and self.enabled:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = value
@@ -78,6 +79,8 @@ class EpochCache:
 class Database:
     """The writer connection (used on the loop), a reader connection, and a thread
     for the slow chores (folding the WAL, backups)."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path):
         self.path = Path(path)

@@ -35,8 +35,8 @@ async def get_pending_request(db: Reader, domain: str, from_user_id: int | None,
                               to_user_id: int | None, to_acct: str | None) -> FriendRequest | None:
     """The pending request from one side to the other (each side: a user id or a remote acct)."""
     row = await db.fetchone(
-        f"{_REQUEST} WHERE r.status = 'pending' AND r.from_user_id IS ? AND r.from_acct IS ? "
-        "AND r.to_user_id IS ? AND r.to_acct IS ?", (from_user_id, from_acct, to_user_id, to_acct))
+        f"{_REQUEST} WHERE r.status = 'pending' AND r.from_user_id IS NOT DISTINCT FROM ? AND r.from_acct IS NOT DISTINCT FROM ? "
+        "AND r.to_user_id IS NOT DISTINCT FROM ? AND r.to_acct IS NOT DISTINCT FROM ?", (from_user_id, from_acct, to_user_id, to_acct))
     return None if row is None else _request(row, domain)
 
 
@@ -113,8 +113,8 @@ async def update_request_cancelled(tx: Transaction, request_id: int, sender_id: 
 async def get_friendship_since(db: Reader, user_id: int, friend_id: int | None,
                                friend_acct: str | None) -> int | None:
     """When user_id and the other side became friends; None if they are not."""
-    return await db.fetchval("SELECT since FROM friendships WHERE user_id = ? AND friend_id IS ? "
-                             "AND friend_acct IS ?", (user_id, friend_id, friend_acct))
+    return await db.fetchval("SELECT since FROM friendships WHERE user_id = ? AND friend_id IS NOT DISTINCT FROM ? "
+                             "AND friend_acct IS NOT DISTINCT FROM ?", (user_id, friend_id, friend_acct))
 
 
 async def insert_friendship(tx: Transaction, user_id: int, friend_id: int | None,
@@ -127,8 +127,8 @@ async def insert_friendship(tx: Transaction, user_id: int, friend_id: int | None
 async def delete_friendship(tx: Transaction, user_id: int, friend_id: int | None,
                             friend_acct: str | None) -> int:
     """One direction; the rows deleted (0 or 1)."""
-    return await tx.execute("DELETE FROM friendships WHERE user_id = ? AND friend_id IS ? "
-                            "AND friend_acct IS ?", (user_id, friend_id, friend_acct))
+    return await tx.execute("DELETE FROM friendships WHERE user_id = ? AND friend_id IS NOT DISTINCT FROM ? "
+                            "AND friend_acct IS NOT DISTINCT FROM ?", (user_id, friend_id, friend_acct))
 
 
 async def count_friends(db: Reader, user_id: int) -> int:
@@ -162,7 +162,7 @@ def _friend(row: sqlite3.Row, domain: str) -> Friend:
 # friends of their friends (friendships_local), each signal one row; then grouped,
 # filtered and ranked. Nothing here reads every user, friendship or interest.
 SUGGESTIONS_SQL = """
-WITH me(id) AS (SELECT ?),
+WITH me(id) AS (SELECT CAST(? AS BIGINT)),
 signals(id, shared, mutual, tag) AS (
     SELECT theirs.user_id, 1, 0, theirs.tag
     FROM user_interests AS mine JOIN user_interests AS theirs ON theirs.tag = mine.tag

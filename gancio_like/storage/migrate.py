@@ -51,8 +51,17 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def read_folder(owner: str, folder: Path) -> list[Migration]:
-    """The migrations in a folder, in order; a stray .sql name is an error."""
+def read_folder(owner: str, folder: Path, dialect: str = "sqlite") -> list[Migration]:
+    """The migrations in a folder, in order; a stray .sql name is an error.
+
+    A file is written for both engines where it can be; where PostgreSQL needs other
+    SQL (types, identity columns), `postgresql/NNNN_name.sql` beside it replaces it there.
+    """
+    own = Path(folder, dialect)
+    if own.is_dir():
+        for path in own.glob("*.sql"):
+            if not Path(folder, path.name).is_file():
+                raise MigrationError(f"{owner}: {path} replaces no migration; add {folder}/{path.name} too")
     found, numbers = [], {}
     for path in sorted(Path(folder).glob("*.sql")):
         match = FILENAME.match(path.name)
@@ -62,7 +71,9 @@ def read_folder(owner: str, folder: Path) -> list[Migration]:
             raise MigrationError(f"{owner}: migrations {numbers[match.group(1)]} and {path.name} "
                                  f"share the number {match.group(1)}; renumber one")
         numbers[match.group(1)] = path.name
-        found.append(Migration(owner, path.name, path.read_text(encoding="utf-8")))
+        chosen = own / path.name
+        text = (chosen if chosen.is_file() else path).read_text(encoding="utf-8")
+        found.append(Migration(owner, path.name, text))
     return found
 
 
@@ -117,6 +128,6 @@ async def apply(db: Database, migrations: list[Migration]) -> list[Migration]:
                     await tx.execute(statement)
                 await tx.execute("INSERT INTO schema_migrations (owner, name, checksum, applied_at) "
                                  "VALUES (?, ?, ?, ?)", (m.owner, m.name, m.checksum, int(time.time())))
-        except (sqlite3.Error, StorageUnavailable) as exc:
+        except (sqlite3.Error, StorageUnavailable) as exc:  # the PostgreSQL backend raises these too
             raise MigrationError(f"{m.owner} migration {m.name} failed: {exc}") from exc
     return todo

@@ -37,8 +37,12 @@ async def count_queued_deliveries(db: Database) -> int:
 
 
 async def _table_exists(db: Database, name: str) -> bool:
-    return bool(await db.fetchval("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                  (name,)))
+    if db.dialect == "postgresql":
+        sql = ("SELECT count(*) FROM information_schema.tables "
+               "WHERE table_schema = current_schema() AND table_name = ?")
+    else:
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return bool(await db.fetchval(sql, (name,)))
 
 
 async def list_applied_migrations(db: Database) -> dict[tuple[str, str], str]:

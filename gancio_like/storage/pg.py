@@ -1,0 +1,374 @@
+"""The PostgreSQL backend (asyncpg): the same API as `db.Database`, for instances
+that outgrow one SQLite file or one process.
+
+Storage modules write one SQL dialect, SQLite's, kept to what both engines
+understand; `translate()` rewrites the few spellings that differ (`?` parameters,
+`group_concat`, `char`) once per statement text. Errors come out as the SQLite
+backend's classes (`sqlite3.IntegrityError`, `StorageUnavailable`), so callers
+catch one set whatever the engine.
+
+Every write transaction first takes one advisory lock, so writes are serialized
+across all processes as they are on SQLite: a read-then-write never races
+another process's write, and the code written for SQLite stays correct. Reads
+run concurrently on a pool.
+
+Row caches stay per process. A commit that must empty them sends
+`NOTIFY fync_caches`; every process listens on a connection of its own and
+empties its caches when one arrives. PostgreSQL sends the notification as the
+commit completes, before the writer can answer its client, so another process
+has it by the time anyone can ask it. While the listening connection is down, a
+process keeps no cache at all.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import re
+import sqlite3
+from decimal import Decimal
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+
+import asyncpg
+
+from .db import MAX_GROUP, EpochCache, StorageUnavailable
+
+log = logging.getLogger("fync.db")
+
+WRITE_LOCK_KEY = 0x46796E63  # "Fync": the advisory lock every write transaction holds
+CHANNEL = "fync_caches"
+LISTENER_RETRY_SECONDS = 1.0
+
+_PARAM = re.compile(r"'[^']*'|\?")
+_INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    """SQLite's spelling → PostgreSQL's: `?` → `$n` (not inside quotes),
+    `INSERT OR IGNORE` → `ON CONFLICT DO NOTHING`, `group_concat` → `string_agg`."""
+    count = 0
+
+    def number(match: re.Match) -> str:
+        nonlocal count
+        if match.group(0) != "?":
+            return match.group(0)
+        count += 1
+        return f"${count}"
+
+    out = _PARAM.sub(number, sql)
+    if _INSERT_OR_IGNORE.match(out):
+        out = _INSERT_OR_IGNORE.sub("INSERT INTO", out, count=1).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+    return out.replace("group_concat(", "string_agg(").replace("char(31)", "chr(31)")
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for startup lines and errors."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def _number(text: str):
+    """NUMERIC (what sum() of BIGINT gives) as an int when whole, as SQLite would."""
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+async def _setup_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("numeric", encoder=str, decoder=_number, schema="pg_catalog", format="text")
+
+
+def _storage_error(exc: BaseException) -> BaseException:
+    """asyncpg's error → the class the SQLite backend raises for the same fault."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return sqlite3.IntegrityError(str(exc))
+    if isinstance(exc, (asyncpg.InsufficientResourcesError, asyncpg.CannotConnectNowError,
+                        asyncpg.ReadOnlySQLTransactionError, asyncpg.ConnectionDoesNotExistError,
+                        asyncpg.InterfaceError, OSError, asyncio.TimeoutError)):
+        return StorageUnavailable(str(exc) or type(exc).__name__)
+    if isinstance(exc, asyncpg.PostgresError):
+        return sqlite3.OperationalError(str(exc))
+    return exc
+
+
+def _rowcount(status: str) -> int:
+    """'UPDATE 3' / 'INSERT 0 1' / 'DELETE 0' → the rows changed."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class PgDatabase:
+    """A pool for reads and writes, one listening connection, and the row caches."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = 10):
+        self.url, self.pool_size = url, pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._listening: asyncio.Task | None = None
+        self._write_lock = asyncio.Lock()
+        self._queue: list[tuple[Callable, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+        self._sender = f"{os.getpid()}:{id(self)}"
+        self._closed = False
+        self.caches: dict[str, EpochCache] = {}
+        self.wanted: frozenset[str] = frozenset()
+        self.dispatch = None
+
+    def __str__(self) -> str:
+        return redact(self.url)
+
+    async def open(self, read_only: bool = False) -> "PgDatabase":
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=self.pool_size, init=_setup_connection,
+                server_settings={"application_name": "fync"})
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
+        self._caching(False)
+        if not read_only and not await self._listen():
+            self._listening = asyncio.ensure_future(self._relisten())
+        return self
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._flusher is not None:
+            await self._flusher
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+        if self._pool is not None:
+            await self._pool.close()
+        self._pool = self._listener = None
+
+    async def checkpoint(self) -> None:
+        """Nothing to fold: PostgreSQL keeps its own write-ahead log."""
+
+    # -- caches, kept coherent across processes ---------------------------------------
+    def cache(self, name: str) -> EpochCache:
+        cache = self.caches.get(name)
+        if cache is None:
+            cache = self.caches[name] = EpochCache()
+            cache.enabled = self._listener is not None and not self._listener.is_closed()
+        return cache
+
+    def invalidate(self) -> None:
+        for cache in self.caches.values():
+            cache.clear()
+
+    def _caching(self, on: bool) -> None:
+        self.invalidate()
+        for cache in self.caches.values():
+            cache.enabled = on
+
+    async def _listen(self) -> bool:
+        """Connect the listening connection; caches are on only while it is up."""
+        try:
+            conn = await asyncpg.connect(self.url, server_settings={"application_name": "fync-listen"})
+            await conn.add_listener(CHANNEL, self._on_notify)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            log.warning("cache listener not connected (%s); caches are off until it is", exc)
+            return False
+        conn.add_termination_listener(self._on_listener_lost)
+        self._listener = conn
+        self._caching(True)
+        return True
+
+    def _on_notify(self, _conn, _pid, _channel, sender: str) -> None:
+        if sender != self._sender:
+            self.invalidate()
+
+    def _on_listener_lost(self, _conn) -> None:
+        self._caching(False)
+        self._listener = None
+        if not self._closed:
+            log.warning("cache listener lost; caches are off until it reconnects")
+            self._listening = asyncio.ensure_future(self._relisten())
+
+    async def _relisten(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(LISTENER_RETRY_SECONDS)
+            if await self._listen():
+                return
+
+    async def _tell_others(self, conn: asyncpg.Connection) -> None:
+        """Inside the transaction: delivered to the other processes at COMMIT."""
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self._sender)
+
+    # -- reads ------------------------------------------------------------------------
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()):
+        try:
+            return await self._pool.fetchrow(translate(sql), *params)
+        except Exception as exc:
+            raise _storage_error(exc) from exc
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list:
+        try:
+            return await self._pool.fetch(translate(sql), *params)
+        except Exception as exc:
+            raise _storage_error(exc) from exc
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    # -- writes, statement by statement ---------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator["PgTransaction"]:
+        async with self._write_lock:
+            try:
+                conn = await self._pool.acquire()
+            except Exception as exc:
+                raise _storage_error(exc) from exc
+            try:
+                tx = PgTransaction(self, conn)
+                transaction = conn.transaction()
+                await _call(transaction.start)
+                try:
+                    await _call(conn.execute, "SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
+                    yield tx
+                    await _call(self._tell_others, conn)
+                    await _call(transaction.commit)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await transaction.rollback()
+                    raise
+            finally:
+                await self._pool.release(conn)
+        self.invalidate()
+        self._after_commit(tx)
+
+    def _after_commit(self, tx: "PgTransaction") -> None:
+        if tx.invalidates:
+            self.invalidate()
+        for notification in tx.notifications:
+            self.dispatch(notification)
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def run_script(self, script: str) -> None:
+        """Several statements in one go (the migrations' bookkeeping table)."""
+        async with self.transaction() as tx:
+            await _call(tx.conn.execute, script)
+
+    async def backup_to(self, target) -> None:
+        raise StorageUnavailable("`fync backup` copies SQLite files; back up PostgreSQL with pg_dump")
+
+    # -- writes of the hot paths, grouped -------------------------------------------------
+    async def write(self, body: Callable[["PgTransaction"], Awaitable[Any]]):
+        """Run `body(tx)` inside a group commit → its result, once committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((body, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            async with self._write_lock:
+                try:
+                    outcomes = await self._run_group(batch)
+                except BaseException as exc:
+                    error = _storage_error(exc)
+                    outcomes = [(None, error, None)] * len(batch)
+            for (_, future), (result, error, tx) in zip(batch, outcomes):
+                if tx is not None:
+                    self._after_commit(tx)
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(error)
+
+    async def _run_group(self, batch) -> list[tuple]:
+        """BEGIN, the lock, each body in a SAVEPOINT, COMMIT: one transaction for the batch."""
+        async with self._pool.acquire() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
+                outcomes = [await self._run_one(conn, body) for body, _ in batch]
+                if any(tx is not None and tx.invalidates for _, _, tx in outcomes):
+                    await self._tell_others(conn)
+                await transaction.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await transaction.rollback()
+                raise
+        return outcomes
+
+    async def _run_one(self, conn: asyncpg.Connection, body) -> tuple:
+        tx = PgTransaction(self, conn)
+        await conn.execute("SAVEPOINT body")
+        try:
+            result = await body(tx)
+        except Exception as exc:
+            await conn.execute("ROLLBACK TO SAVEPOINT body")
+            await conn.execute("RELEASE SAVEPOINT body")
+            return None, _storage_error(exc), None
+        await conn.execute("RELEASE SAVEPOINT body")
+        return result, None, tx
+
+
+async def _call(fn, *args):
+    try:
+        return await fn(*args)
+    except Exception as exc:
+        raise _storage_error(exc) from exc
+
+
+class PgTransaction:
+    """One connection inside a write transaction; the same methods as db.Transaction."""
+
+    def __init__(self, db: PgDatabase, conn: asyncpg.Connection):
+        self._db, self.conn = db, conn
+        self._wanted = db.wanted
+        self.notifications: list = []
+        self.invalidates = False
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        return _rowcount(await _call(self.conn.execute, translate(sql), *params))
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        rows = [tuple(r) for r in rows]
+        await _call(self.conn.executemany, translate(sql), rows)
+        return len(rows)
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run an INSERT and return the new row's id."""
+        return await _call(self.conn.fetchval, translate(sql) + " RETURNING id", *params)
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()):
+        return await _call(self.conn.fetchrow, translate(sql), *params)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list:
+        return await _call(self.conn.fetch, translate(sql), *params)
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def invalidate(self) -> None:
+        self.invalidates = True
+
+    def listens(self, make) -> bool:
+        return make.hook in self._wanted
+
+    def notify(self, make, **fields) -> None:
+        if make.hook in self._wanted:
+            self.notifications.append(make(**fields))
