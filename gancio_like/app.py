@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import tornado.ioloop
+import tornado.netutil
 import tornado.web
 
 from . import __version__, accesslog
@@ -25,9 +26,11 @@ from .scopes import ScopeRegistry
 from .services import housekeeping
 from .services.accounts import Passwords
 from .services.apps import Reveals
-from .services.throttle import Throttle
+from .services.throttle import throttle_for
 from .storage import migrate, tokens
 from .storage.db import Database
+from .storage.engine import database_for, is_postgres
+from .storage.engine import describe as describe_database
 
 log = logging.getLogger("fync")
 STATIC = Path(__file__).parent / "static"
@@ -43,10 +46,10 @@ class FyncApplication(tornado.web.Application):
         self.cfg, self.db, self.plugins = cfg, db, plugins
         self.passwords = Passwords()
         window = 60
-        self.login_throttle = Throttle(cfg.security.login_failures_per_minute, window)
-        self.registration_throttle = Throttle(cfg.oauth.registrations_per_hour_per_ip, 3600)
+        self.login_throttle = throttle_for(db, "login", cfg.security.login_failures_per_minute, window)
+        self.registration_throttle = throttle_for(db, "register", cfg.oauth.registrations_per_hour_per_ip, 3600)
         self.in_flight = 0
-        self.migrations = plugins.migrations()  # what this code expects; /health compares against it
+        self.migrations = plugins.migrations(db.dialect)  # what this code expects; /health compares against it
         self.scopes = ScopeRegistry()
         plugins.add_scopes(self.scopes)
         self.oauth = OAuthContext(cfg, db, self.scopes)
@@ -89,18 +92,27 @@ def load_secret(data_dir: Path) -> str:
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret + "\n")
+    # Written whole under a private name, then linked into place: processes starting
+    # together (systemd instances) never read a half-written key, and all keep the first.
+    draft = data_dir / f".secret.key.{os.getpid()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        draft.unlink(missing_ok=True)
     return secret
 
 
 async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
     """Open the database, load plugins and apply every pending migration."""
     plugins = PluginHost.load(cfg)
-    db = await Database(cfg.database_path).open()
+    db = await database_for(cfg).open()
     try:
-        await migrate.apply(db, plugins.migrations())
+        await migrate.apply(db, plugins.migrations(db.dialect))
     except Exception:
         await db.close()
         raise
@@ -125,18 +137,46 @@ def make_server(app: FyncApplication) -> GuardedHTTPServer:
         body_timeout=min(BODY_TIMEOUT, max(1, server.idle_timeout)))
 
 
-async def serve(cfg: Config) -> None:
-    """Serve until SIGTERM/SIGINT, then let in-flight requests finish and close the DB."""
+def refuse_sqlite_workers(cfg: Config) -> None:
+    """Several workers on SQLite would serve stale rows: its caches and its one writer live in one process."""
+    if cfg.server.workers > 1 and not is_postgres(cfg):
+        raise ConfigError(
+            f"[server] workers = {cfg.server.workers} needs PostgreSQL: with SQLite, the row caches and the "
+            "single writer live in one process, so other processes would serve stale or conflicting data. "
+            "Set [database] url to a postgresql:// URL, or serve with 1 worker (--workers 1)")
+
+
+def listen_sockets(cfg: Config) -> list:
+    """Bind the listening socket(s) once. On PostgreSQL with SO_REUSEPORT, so several
+    `fync serve` processes (systemd instances) may share one port."""
+    try:
+        return tornado.netutil.bind_sockets(cfg.server.port, cfg.server.host, reuse_port=is_postgres(cfg))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {cfg.server.host}:{cfg.server.port} ({exc.strerror}); "
+                          "choose another --port or stop what is using it") from exc
+
+
+async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
+    """Serve until SIGTERM/SIGINT, then let in-flight requests finish and close the DB.
+
+    A worker of `serve_workers` gets the parent's `sockets` and calls `ready()` once it
+    serves (the parent prints the startup lines); alone, it binds and prints them itself."""
     db, plugins = await open_instance(cfg)
     app = await make_app(cfg, db, plugins)
     server = make_server(app)
-    try:
-        server.listen(cfg.server.port, cfg.server.host)
-    except OSError as exc:
-        await db.close()
-        raise ConfigError(f"cannot listen on {cfg.server.host}:{cfg.server.port} ({exc.strerror}); "
-                          "choose another --port or stop what is using it") from exc
-    _print_startup(cfg, plugins)
+    if sockets is None:
+        try:
+            sockets = listen_sockets(cfg)
+        except ConfigError:
+            await db.close()
+            raise
+    server.add_sockets(sockets)
+    if ready is None:
+        print_startup(cfg, plugins)
+    else:
+        ready()
+    # Both jobs may run in every worker: the sweep only deletes expired rows, and
+    # deliveries are claimed row by row in the database, so none goes out twice.
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(db), housekeeping.INTERVAL * 1000)
     sweeper.start()
     app.federation.start()
@@ -161,10 +201,12 @@ async def serve(cfg: Config) -> None:
     log.info("stopped")
 
 
-def _print_startup(cfg: Config, plugins: PluginHost) -> None:
+def print_startup(cfg: Config, plugins: PluginHost, worker_pids: list[int] | None = None) -> None:
     names = ", ".join(plugins.names()) or "none"
+    workers = f"{len(worker_pids)} (pids {', '.join(map(str, worker_pids))})" if worker_pids else "1"
     print(f"Fync {__version__} serving {cfg.instance.name!r} at http://{cfg.server.host}:{cfg.server.port}/",
           flush=True)
     print(f"  public URL: {cfg.server.public_url}", flush=True)
-    print(f"  database:   {cfg.database_path.resolve()}", flush=True)
+    print(f"  database:   {describe_database(cfg)}", flush=True)
+    print(f"  workers:    {workers}", flush=True)
     print(f"  plugins:    {names}", flush=True)

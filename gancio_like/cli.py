@@ -38,12 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     _version_arg(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("serve", help="migrate if needed, then serve", description="Migrate if needed, then serve (single process).")
+    p = sub.add_parser("serve", help="migrate if needed, then serve",
+                       description="Migrate if needed, then serve: one process, or several with --workers "
+                                   "(PostgreSQL only).")
     _config_args(p)
     p.add_argument("--host", help="address to listen on")
     p.add_argument("--port", type=int, help="port to listen on")
     p.add_argument("--data-dir", metavar="D", help="folder for the database and secret key")
     p.add_argument("--public-url", metavar="U", help="the issuer; base of every absolute URL")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes serving on one port (1-64; more than 1 needs [database] url on PostgreSQL)")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply pending migrations", description="Apply pending migrations (core and plugins).")
@@ -92,8 +96,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.set_defaults(run=cmd_backup)
     _ops_parsers(sub)
+    _db_parsers(sub)
     _client_parsers(sub)
     return parser
+
+
+def _db_parsers(sub) -> None:
+    """`db copy`: moving an instance to PostgreSQL (docs/deploy.md, "Moving to PostgreSQL")."""
+    p = sub.add_parser("db", help="move the database to PostgreSQL", description="Move the instance's database.")
+    _version_arg(p)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser(
+        "copy", help="copy the SQLite database into an empty PostgreSQL database",
+        description="Copy every table (core and plugins) of the instance's SQLite database into an empty "
+                    "PostgreSQL database: applies the PostgreSQL migrations, copies the rows in one "
+                    "transaction, resets the id sequences and checks the row counts. Reads one consistent "
+                    "snapshot and writes nothing to the SQLite file; stop the instance first so that no "
+                    "later write is left behind. On any error the target is left unchanged.")
+    _config_args(q)
+    q.add_argument("--to", required=True, metavar="URL",
+                   help="the empty target database: postgresql://USER:PASSWORD@HOST[:PORT]/NAME")
+    q.set_defaults(run=cmd_db_copy)
 
 
 def _ops_parsers(sub) -> None:
@@ -147,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = None if getattr(args, "client_side", False) else load_config(args.config, overrides=_overrides(args))
-        return asyncio.run(args.run(cfg, args)) or 0
+        outcome = args.run(cfg, args)  # a coroutine, or (`serve`, which may fork first) the exit code
+        return (asyncio.run(outcome) if asyncio.iscoroutine(outcome) else outcome) or 0
     except (ConfigError, MigrationError, CommandError, FyncError, StorageUnavailable,
             sqlite3.Error, OSError) as exc:
         print(f"fync: error: {_describe(exc)}", file=sys.stderr)
@@ -168,12 +192,18 @@ def _overrides(args) -> dict:
     return {("server", "host"): getattr(args, "host", None),
             ("server", "port"): getattr(args, "port", None),
             ("server", "data_dir"): getattr(args, "data_dir", None),
-            ("server", "public_url"): getattr(args, "public_url", None)}
+            ("server", "public_url"): getattr(args, "public_url", None),
+            ("server", "workers"): getattr(args, "workers", None)}
 
 
-async def cmd_serve(cfg: Config, args) -> int:
+def cmd_serve(cfg: Config, args) -> int:
+    """Not a coroutine: with several workers the parent forks, which must happen before
+    any event loop exists."""
     from .app import serve
-    await serve(cfg)
+    if cfg.server.workers > 1:
+        from .workers import serve_workers
+        return serve_workers(cfg)
+    asyncio.run(serve(cfg))
     return 0
 
 
@@ -191,10 +221,10 @@ async def _database(cfg: Config):
 async def cmd_migrate(cfg: Config, args) -> int:
     from .plugins import PluginHost
     from .storage import migrate
-    from .storage.db import Database
-    db = await Database(cfg.database_path).open()
+    from .storage.engine import database_for, describe
+    db = await database_for(cfg).open()
     try:
-        migrations = PluginHost.load(cfg).migrations()
+        migrations = PluginHost.load(cfg).migrations(db.dialect)
         if args.check:
             todo = await migrate.pending(db, migrations)
             for m in todo:
@@ -204,7 +234,7 @@ async def cmd_migrate(cfg: Config, args) -> int:
         done = await migrate.apply(db, migrations)
         for m in done:
             print(f"applied: {m.owner} {m.name}")
-        print(f"{len(done)} migration(s) applied; database {cfg.database_path} is current")
+        print(f"{len(done)} migration(s) applied; database {describe(cfg)} is current")
         return 0
     finally:
         await db.close()
@@ -296,7 +326,14 @@ async def cmd_plugins(cfg: Config, args) -> int:
     return 0
 
 
+def _refuse_on_postgres(cfg: Config, what: str, instead: str) -> None:
+    from .storage.engine import describe, is_postgres
+    if is_postgres(cfg):
+        raise CommandError(f"{what} works on SQLite files; this instance uses {describe(cfg)}: {instead}")
+
+
 async def cmd_backup(cfg: Config, args) -> int:
+    _refuse_on_postgres(cfg, "fync backup", "use pg_dump (see docs/deploy.md)")
     if args.file.exists():
         raise CommandError(f"{args.file} exists; choose a new file name")
     if not args.file.parent.is_dir():
@@ -314,6 +351,7 @@ async def cmd_backup(cfg: Config, args) -> int:
 
 
 async def cmd_restore(cfg: Config, args) -> int:
+    _refuse_on_postgres(cfg, "fync restore", "use pg_restore or psql (see docs/deploy.md)")
     from .storage.restore import RestoreError, restore
     try:
         kept = restore(args.file, cfg.database_path)
@@ -332,11 +370,11 @@ async def _pending(cfg: Config) -> list:
     """The migrations this version would apply, read without applying or writing anything."""
     from .plugins import PluginHost
     from .services.ops import pending_migrations
-    from .storage.db import Database
+    from .storage.engine import database_for
     from .storage.stats import list_applied_migrations
-    db = await Database(cfg.database_path).open(read_only=True)
+    db = await database_for(cfg).open(read_only=True)
     try:
-        return pending_migrations(await list_applied_migrations(db), PluginHost.load(cfg).migrations())
+        return pending_migrations(await list_applied_migrations(db), PluginHost.load(cfg).migrations(db.dialect))
     finally:
         await db.close()
 
@@ -344,10 +382,10 @@ async def _pending(cfg: Config) -> list:
 async def cmd_stats(cfg: Config, args) -> int:
     import json
     from .services import ops
-    from .storage.db import Database
-    if not cfg.database_path.exists():
+    from .storage.engine import database_for, is_postgres
+    if not is_postgres(cfg) and not cfg.database_path.exists():
         raise CommandError(f"no database at {cfg.database_path}; start fync once or run `fync migrate`")
-    db = await Database(cfg.database_path).open(read_only=True)
+    db = await database_for(cfg).open(read_only=True)
     try:
         counts = await ops.stats(db)
     finally:
@@ -363,9 +401,10 @@ async def cmd_stats(cfg: Config, args) -> int:
 async def cmd_doctor(cfg: Config, args) -> int:
     from .plugins import PluginHost
     from .services import doctor
+    from .storage.engine import dialect
     config_file = args.config or os.environ.get("FYNC_CONFIG") or ("fync.toml" if Path("fync.toml").exists() else None)
     logging.getLogger("tornado.general").setLevel(logging.ERROR)  # a failed fetch is a check's verdict
-    checks = await doctor.run(cfg, config_file, PluginHost.load(cfg).migrations(), args.offline,
+    checks = await doctor.run(cfg, config_file, PluginHost.load(cfg).migrations(dialect(cfg)), args.offline,
                               args.time_url or doctor.TIME_URL)
     for check in checks:
         print(f"{check.status if check.status == 'ok' else check.status.upper():<6}{check.name:<17}{check.detail}")
@@ -375,6 +414,33 @@ async def cmd_doctor(cfg: Config, args) -> int:
     warned = sum(c.status == "warn" for c in checks)
     print(f"{failed} problem(s), {warned} warning(s)" if failed or warned else "all good")
     return 1 if failed else 0
+
+
+async def cmd_db_copy(cfg: Config, args) -> int:
+    import json
+    from .plugins import PluginHost
+    from .storage.copy import CopyError, copy_to_postgres
+    from .storage.engine import describe, is_postgres
+    from .storage.pg import redact
+    if is_postgres(cfg):
+        raise CommandError(f"the configured database is already PostgreSQL ({describe(cfg)}); "
+                           "`fync db copy` copies an instance's SQLite database")
+    plugins = PluginHost.load(cfg)
+    try:
+        copied = await copy_to_postgres(cfg.database_path, args.to, plugins.migrations("sqlite"),
+                                        plugins.migrations("postgresql"))
+    except CopyError as exc:
+        raise CommandError(str(exc)) from None
+    target = redact(args.to)
+    print(f"copied {cfg.database_path} to {target}")
+    for item in copied:
+        print(f"  {item.table:<28}{item.rows:>10} row(s)")
+    print(f"{sum(i.rows for i in copied)} row(s) in {len(copied)} table(s); row counts match")
+    if target != args.to:
+        print("put the password back in place of *** (or set FYNC_DATABASE_URL instead)")
+    print("to run the instance on it, put this in fync.toml:\n")
+    print(f"[database]\nurl = {json.dumps(target)}")
+    return 0
 
 
 # -- the client side (SPEC §8) --------------------------------------------------------------------

@@ -16,6 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
 class ConfigError(Exception):
     """A configuration problem; the message names the key and says what to do."""
 
@@ -37,6 +40,7 @@ class ServerConfig:
     idle_timeout: int = _key(60, "seconds an idle keep-alive connection is kept open")
     trusted_proxies: list = _key([], "addresses or networks of reverse proxies whose "
                                      "X-Forwarded-For/-Proto are believed (default: none)")
+    workers: int = _key(1, "processes serving requests; more than 1 needs PostgreSQL ([database] url)")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class InstanceConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = _key("", "sqlite:///PATH; empty means fync.db inside data_dir")
+    url: str = _key("", "sqlite:///PATH or postgresql://USER@HOST/DB; empty means fync.db inside data_dir")
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ _RANGES = {
     ("oauth", "access_token_ttl"): (0, CENTURY),  # now + ttl must fit SQLite's 64-bit integers
     ("oauth", "refresh_token_ttl"): (0, CENTURY),
     ("server", "idle_timeout"): (1, None),
+    ("server", "workers"): (1, 64),
     ("federation", "give_up_after"): (60, None),
     ("oauth", "registrations_per_hour_per_ip"): (1, None),
     ("security", "login_failures_per_minute"): (1, None),
@@ -261,6 +266,8 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
         raise ConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, not {value!r}")
     if section == "server" and key == "public_url" and _scheme(value) not in ("http", "https"):
         raise ConfigError(f"[server] public_url must start with http:// or https://, not {value!r}")
+    if section == "database" and key == "url" and value and not value.startswith(DATABASE_SCHEMES):
+        raise ConfigError(f"[database] url must start with sqlite:///, postgresql:// or postgres://, not {value!r}")
     if section == "server" and key == "trusted_proxies":
         _check_networks(value)
 

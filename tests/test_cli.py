@@ -19,7 +19,7 @@ from gancio_like import __version__
 FYNC = str(Path(sys.executable).with_name("fync"))
 COMMANDS = [[], ["serve"], ["migrate"], ["user"], ["user", "add"], ["user", "list"],
             ["user", "passwd"], ["client"], ["client", "list"], ["client", "approve"],
-            ["client", "disable"], ["client", "delete"], ["plugins"], ["backup"]]
+            ["client", "disable"], ["client", "delete"], ["plugins"], ["backup"], ["db"], ["db", "copy"]]
 
 
 @pytest.fixture

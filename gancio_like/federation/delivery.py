@@ -12,6 +12,13 @@ GIVE_UP_AFTER (3 days) it is given up, with one log line. A 4xx answer other tha
 408/429 is final at once, as Mastodon treats it: sending the same again cannot help.
 Deliveries to one recipient go out in order (an Undo never overtakes its Follow),
 and a restart loses nothing: the rows stay until delivered or given up.
+
+Several processes may each run a worker (PostgreSQL). A worker claims the rows it
+takes in one write transaction (`SELECT … FOR UPDATE SKIP LOCKED` there), setting a
+lease the others respect, so each delivery goes out once. A try is cut off after
+ATTEMPT_TIMEOUT, well inside the LEASE, so a lease never runs out under a live
+try; a worker that is stopped gives its claims back at once, and one that crashed
+leaves leases that run out, after which another worker retries the rows.
 """
 from __future__ import annotations
 
@@ -41,6 +48,8 @@ POST_TIMEOUT = 10.0
 KEEP_DONE = 7 * 86400      # delivered / given-up rows are kept this long, for the admin's curiosity
 KEEP_SEEN = 30 * 86400     # activity ids the inbox remembers (far beyond the 5-minute Date window)
 CLEAN_EVERY = 3600
+LEASE = 300                # seconds a claimed row is left to its worker
+ATTEMPT_TIMEOUT = 120      # a try (resolve + POST) taking longer counts as failed; < LEASE
 
 
 async def queue(tx: Transaction, user_id: int, recipient: str, activity: dict) -> None:
@@ -94,14 +103,54 @@ class DeliveryWorker:
             await asyncio.sleep(0 if sent else self.poll_interval)
 
     async def run_once(self) -> int:
-        """Try every due delivery (at most BATCH, one per recipient); how many were tried."""
-        due = await store.list_due_deliveries(self.db, clock.now(), BATCH)
-        await asyncio.gather(*(self._attempt(d) for d in due))
+        """Claim and try every due delivery (at most BATCH, one per recipient); how many were tried."""
+        due = await self._claim()
+        unfinished = {d.id for d in due}
+
+        async def attempt(delivery: Delivery) -> None:
+            await self._attempt(delivery)
+            unfinished.discard(delivery.id)
+        try:
+            # return_exceptions: one failed record must not leave the others running unwatched.
+            outcomes = await asyncio.gather(*(attempt(d) for d in due), return_exceptions=True)
+        except asyncio.CancelledError:  # stop(): the rows cut off are due again now, not at lease end
+            if unfinished:
+                await self._release(sorted(unfinished))
+            raise
+        if unfinished:  # tried, but the outcome could not be recorded
+            await self._release(sorted(unfinished))
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(due)
+
+    async def _claim(self) -> list[Delivery]:
+        """Claim the due rows. Stopped meanwhile, the claim commits all the same (the
+        write is already queued): wait for it and give its rows back."""
+        now = clock.now()
+        claiming = asyncio.ensure_future(self.db.write(
+            lambda tx: store.claim_due_deliveries(tx, self.db.dialect, now, BATCH, now + LEASE)))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                due = await claiming
+                if due:
+                    await self._release([d.id for d in due])
+            raise
+
+    async def _release(self, delivery_ids: list[int]) -> None:
+        """Give claims back; if even that fails, their leases run out instead."""
+        try:
+            await self.db.write(lambda tx: store.release_deliveries(tx, delivery_ids))
+        except Exception:
+            log.exception("could not release deliveries %s; they are retried when their lease ends", delivery_ids)
 
     async def _attempt(self, delivery: Delivery) -> None:
         try:
-            status = await self._send(delivery)
+            status = await asyncio.wait_for(self._send(delivery), ATTEMPT_TIMEOUT)
+        except asyncio.TimeoutError:
+            return await self._failed(delivery, f"no answer within {ATTEMPT_TIMEOUT} s", False)
         except (net.FetchError, ActorError) as exc:
             return await self._failed(delivery, str(exc), is_final(exc.status))
         except Exception as exc:  # a bug or a broken row: retried with backoff, not every second

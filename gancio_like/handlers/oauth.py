@@ -126,12 +126,11 @@ class IntrospectHandler(OAuthFormHandler):
 class RegistrationHandler(JsonHandler):
     """Shared by both registration endpoints: per-IP limit and body parsing."""
 
-    def limit(self) -> None:
-        throttle, key = self.fync.registration_throttle, ("register", self.request.remote_ip)
-        wait = throttle.retry_after(key)
+    async def limit(self) -> None:
+        """Checked and counted in one step, so parallel registrations cannot all slip past."""
+        wait = await self.fync.registration_throttle.attempt(("register", self.request.remote_ip))
         if wait:
             raise RateLimited("too many client registrations from this address", retry_after=wait)
-        throttle.hit(key)
 
     def json_object(self) -> dict:
         try:
@@ -147,7 +146,7 @@ class GancioClientHandler(RegistrationHandler):
     """Gancio's `POST /api/client`, form or JSON."""
 
     async def post(self) -> None:
-        self.limit()
+        await self.limit()
         # Media types are case-insensitive (RFC 9110 §8.3.1).
         if self.request.headers.get("Content-Type", "").lower().startswith("application/json"):
             data = self.json_object()
@@ -160,7 +159,7 @@ class RegisterHandler(RegistrationHandler):
     """RFC 7591 dynamic client registration."""
 
     async def post(self) -> None:
-        self.limit()
+        await self.limit()
         body = await registration.register_rfc7591(self.fync.oauth, self.json_object(), self.request.remote_ip)
         self.set_header("Cache-Control", "no-store")
         self.write_json(body, 201)

@@ -42,31 +42,31 @@ class LoginHandler(PageHandler):
     async def post(self) -> None:
         username = self.get_body_argument("username", "")
         password = self.get_body_argument("password", "")
-        keys = login_attempt(self, username)
+        keys = await login_attempt(self, username)
         user_id = await accounts.authenticate(self.db, self.fync.passwords, username, password)
         if user_id is None:
             self.set_status(401)
             return self.render("login.html", next=self.local_next(), username=username,
                                error="wrong username or password")
-        login_succeeded(self, keys)
+        await login_succeeded(self, keys)
         await self.log_in(user_id)
         self.redirect(self.local_next(), status=303)
 
 
-def login_attempt(handler: PageHandler, username: str) -> tuple:
+async def login_attempt(handler: PageHandler, username: str) -> tuple:
     """Count a password attempt against the name and the address (429 when over the limit).
     Counted before the password is checked, so parallel guesses cannot slip past the limit."""
     keys = (("login-user", username.lower()[:64]), ("login-ip", handler.request.remote_ip))
-    wait = handler.fync.login_throttle.attempt(*keys)
+    wait = await handler.fync.login_throttle.attempt(*keys)
     if wait:
         raise TooManyRequests(f"too many failed logins; try again in {wait} s", wait)
     return keys
 
 
-def login_succeeded(handler: PageHandler, keys: tuple) -> None:
+async def login_succeeded(handler: PageHandler, keys: tuple) -> None:
     """A right password: the name's failures are forgotten, the address's attempt given back."""
-    handler.fync.login_throttle.reset(keys[0])
-    handler.fync.login_throttle.forgive(keys[1])
+    await handler.fync.login_throttle.reset(keys[0])
+    await handler.fync.login_throttle.forgive(keys[1])
 
 
 class LogoutHandler(PageHandler):
@@ -99,11 +99,11 @@ class SettingsHandler(PageHandler):
 
     async def _change_password(self) -> None:
         current = self.get_body_argument("current_password", "")
-        keys = login_attempt(self, self.current_user.username)
+        keys = await login_attempt(self, self.current_user.username)
         if await accounts.authenticate(self.db, self.fync.passwords, self.current_user.username,
                                        current) is None:
             raise ValidationError("current password is wrong", "current_password")
-        login_succeeded(self, keys)
+        await login_succeeded(self, keys)
         await accounts.set_password(self.db, self.fync.passwords, self.current_user.id,
                                     self.get_body_argument("new_password"),
                                     on_changed=self.fync.on_password_changed)

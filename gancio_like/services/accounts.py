@@ -20,7 +20,7 @@ from ..models import User
 from ..notifications import UserCreated
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from ..storage.db import Database, Transaction
+from ..storage.db import Database
 
 USERNAME = re.compile(r"[a-z0-9_]{1,30}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024

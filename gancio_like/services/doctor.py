@@ -23,7 +23,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from ..config import Config
 from ..net import is_loopback_host
 from ..storage import stats as stats_store
-from ..storage.db import Database
+from ..storage.db import StorageUnavailable
+from ..storage.engine import database_for, describe, is_postgres
 from ..storage.migrate import Migration
 from . import ops
 
@@ -140,7 +141,7 @@ def data_dir(cfg: Config) -> list[Check]:
                       f"sudo install -d -o fync -g fync -m 750 {folder}")]
     if not folder.is_dir():
         return [Check("data_dir", "fail", f"{folder} is not a folder", "set [server] data_dir to a folder")]
-    return [_folder_access(folder), *_private_files(folder, cfg.database_path), _free_space(folder)]
+    return [_folder_access(folder), *_private_files(folder, None if is_postgres(cfg) else cfg.database_path), _free_space(folder)]
 
 
 def _folder_access(folder: Path) -> Check:
@@ -157,11 +158,11 @@ def _folder_access(folder: Path) -> Check:
     return Check("data_dir", "ok", f"{folder} is writable and private")
 
 
-def _private_files(folder: Path, database: Path) -> list[Check]:
+def _private_files(folder: Path, database: Path | None) -> list[Check]:
     checks = []
     for path, status, holds in ((folder / "secret.key", "fail", "signs cookies"),
                                 (database, "warn", "holds password hashes")):
-        if path.exists() and path.stat().st_mode & 0o077:
+        if path is not None and path.exists() and path.stat().st_mode & 0o077:
             checks.append(Check(path.name, status, f"{path} is open to other users "
                                 f"(mode {path.stat().st_mode & 0o777:o}); it {holds}", f"chmod 600 {path}"))
     return checks
@@ -181,18 +182,19 @@ def _free_space(folder: Path) -> Check:
 
 
 async def pending_migrations(cfg: Config, migrations: list[Migration]) -> Check:
-    path = cfg.database_path
-    if not path.exists():
-        return Check("migrations", "ok", f"no database yet at {path}; created and migrated at first start")
+    where = describe(cfg)
+    if not is_postgres(cfg) and not cfg.database_path.exists():
+        return Check("migrations", "ok", f"no database yet at {where}; created and migrated at first start")
     try:
-        db = await Database(path).open(read_only=True)
+        db = await database_for(cfg).open(read_only=True)
         try:
             applied = await stats_store.list_applied_migrations(db)
         finally:
             await db.close()
-    except sqlite3.Error as exc:
-        return Check("migrations", "fail", f"cannot read {path}: {exc}",
-                     "run doctor as the user fync runs as (e.g. `sudo -u fync fync doctor`)")
+    except (sqlite3.Error, StorageUnavailable) as exc:  # the PostgreSQL backend raises these too
+        fix = ("check [database] url, and that PostgreSQL runs and lets this user in" if is_postgres(cfg)
+               else "run doctor as the user fync runs as (e.g. `sudo -u fync fync doctor`)")
+        return Check("migrations", "fail", f"cannot read {where}: {exc}", fix)
     behind = ops.pending_migrations(applied, migrations)
     edited = [m for m in behind if (m.owner, m.name) in applied]
     if edited:

@@ -36,7 +36,7 @@ async def get_client(db: Database | Transaction, client_id: str) -> Client | Non
     committed change to clients empties (storage/db.py)."""
     if isinstance(db, Transaction):
         return await _load_client(db, client_id)
-    cache = db.cache("clients")
+    cache = await db.fresh_cache("clients")
     client = cache.get(client_id)
     if client is None:
         epoch = cache.epoch

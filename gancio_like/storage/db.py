@@ -164,6 +164,10 @@ class Database:
     def cache(self, name: str) -> EpochCache:
         return self.caches.setdefault(name, EpochCache())
 
+    async def fresh_cache(self, name: str) -> EpochCache:
+        """The cache to read rows from (PostgreSQL first waits for other processes' news)."""
+        return self.caches.get(name) or self.cache(name)
+
     def invalidate(self) -> None:
         for cache in self.caches.values():
             cache.clear()

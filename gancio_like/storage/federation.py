@@ -1,5 +1,6 @@
-"""Federation state (migrations/0005_federation.sql, SPEC §6): users' key pairs,
-the remote-actor cache, the delivery queue and the inbox's memory of activity ids."""
+"""Federation state (migrations/0005_federation.sql, 0007_delivery_claims.sql; SPEC §6):
+users' key pairs, the remote-actor cache, the delivery queue and the inbox's memory
+of activity ids."""
 from __future__ import annotations
 
 import sqlite3
@@ -95,17 +96,42 @@ async def insert_delivery(tx: Transaction, user_id: int, recipient: str, inbox: 
         "VALUES (?, ?, ?, ?, ?, ?)", (user_id, recipient, inbox, activity, now, now))
 
 
-async def list_due_deliveries(db: Reader, now: int, limit: int) -> list[Delivery]:
-    """Due deliveries, each the oldest still pending for its recipient: one recipient's
-    activities go out in the order they were queued (an Undo never overtakes its Follow)."""
-    rows = await db.fetchall(
-        "SELECT id, user_id, recipient, inbox, activity, attempts, created_at, first_tried_at FROM deliveries AS d "
+_DUE = ("SELECT id, user_id, recipient, inbox, activity, attempts, created_at, first_tried_at FROM deliveries AS d "
         "WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ? "
+        "AND (claimed_until IS NULL OR claimed_until <= ?) "
         "AND NOT EXISTS (SELECT 1 FROM deliveries AS o WHERE o.recipient = d.recipient AND o.id < d.id "
         "AND o.delivered_at IS NULL AND o.gave_up_at IS NULL) "
-        "ORDER BY next_attempt_at, id LIMIT ?", (now, limit))
+        "ORDER BY next_attempt_at, id LIMIT ?")
+
+
+async def claim_due_deliveries(tx: Transaction, dialect: str, now: int, limit: int,
+                               lease_until: int) -> list[Delivery]:
+    """Take due deliveries for one worker until `lease_until`: other workers (other
+    processes) skip them until the lease ends or the try is recorded.
+
+    Each is the oldest still pending for its recipient, so one recipient's activities
+    go out in the order they were queued (an Undo never overtakes its Follow): a
+    claimed older row is still pending, and holds its successors back. On PostgreSQL
+    `FOR UPDATE SKIP LOCKED` passes over rows another transaction is claiming; SQLite
+    has one writer and no such clause."""
+    sql = _DUE + (" FOR UPDATE OF d SKIP LOCKED" if dialect == "postgresql" else "")
+    rows = await tx.fetchall(sql, (now, now, limit))
+    if rows:
+        ids = [r["id"] for r in rows]
+        await tx.execute(f"UPDATE deliveries SET claimed_until = ? WHERE id IN ({_marks(ids)})", (lease_until, *ids))
     return [Delivery(r["id"], r["user_id"], r["recipient"], r["inbox"], r["activity"], r["attempts"],
                      r["created_at"], r["first_tried_at"]) for r in rows]
+
+
+async def release_deliveries(tx: Transaction, delivery_ids: list[int]) -> None:
+    """A worker stopping mid-try gives its claims back: due again now, not at lease end."""
+    await tx.execute(f"UPDATE deliveries SET claimed_until = NULL WHERE id IN ({_marks(delivery_ids)})",
+                     tuple(delivery_ids))
+
+
+def _marks(values: list) -> str:
+    """'?, ?, ?' for an IN list of as many values."""
+    return ", ".join("?" * len(values))
 
 
 async def update_delivery_addressed(tx: Transaction, delivery_id: int, inbox: str, activity: str) -> None:
@@ -115,7 +141,8 @@ async def update_delivery_addressed(tx: Transaction, delivery_id: int, inbox: st
 
 async def update_delivery_done(tx: Transaction, delivery_id: int, now: int) -> None:
     await tx.execute("UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL, "
-                     "first_tried_at = coalesce(first_tried_at, ?) WHERE id = ?", (now, now, delivery_id))
+                     "claimed_until = NULL, first_tried_at = coalesce(first_tried_at, ?) WHERE id = ?",
+                     (now, now, delivery_id))
 
 
 async def update_delivery_failed(tx: Transaction, delivery_id: int, now: int, error: str,
@@ -123,7 +150,8 @@ async def update_delivery_failed(tx: Transaction, delivery_id: int, now: int, er
     """One more failed try: retry at `next_attempt_at`, or give up when it is None."""
     await tx.execute(
         "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, first_tried_at = coalesce(first_tried_at, ?), "
-        "next_attempt_at = coalesce(?, next_attempt_at), gave_up_at = CASE WHEN ? IS NULL THEN ? END WHERE id = ?",
+        "claimed_until = NULL, "
+        "next_attempt_at = coalesce(?, next_attempt_at), gave_up_at = CASE WHEN CAST(? AS BIGINT) IS NULL THEN CAST(? AS BIGINT) END WHERE id = ?",
         (error[:500], now, next_attempt_at, next_attempt_at, now, delivery_id))
 
 

@@ -119,15 +119,21 @@ async def pending(db: Database, migrations: list[Migration]) -> list[Migration]:
 
 async def apply(db: Database, migrations: list[Migration]) -> list[Migration]:
     """Apply every pending migration, each in one transaction with its bookkeeping row."""
-    todo = await pending(db, migrations)
-    for m in todo:
+    done = []
+    for m in await pending(db, migrations):
         sql = statements(m)
         try:
             async with db.transaction() as tx:
+                # Another process starting at the same time may have applied it meanwhile
+                # (the transaction holds the write lock, so this answer stays true).
+                if await tx.fetchval("SELECT 1 FROM schema_migrations WHERE owner = ? AND name = ?",
+                                     (m.owner, m.name)):
+                    continue
                 for statement in sql:
                     await tx.execute(statement)
                 await tx.execute("INSERT INTO schema_migrations (owner, name, checksum, applied_at) "
                                  "VALUES (?, ?, ?, ?)", (m.owner, m.name, m.checksum, int(time.time())))
+            done.append(m)
         except (sqlite3.Error, StorageUnavailable) as exc:  # the PostgreSQL backend raises these too
             raise MigrationError(f"{m.owner} migration {m.name} failed: {exc}") from exc
-    return todo
+    return done

@@ -12,11 +12,15 @@ across all processes as they are on SQLite: a read-then-write never races
 another process's write, and the code written for SQLite stays correct. Reads
 run concurrently on a pool.
 
-Row caches stay per process. A commit that must empty them sends
-`NOTIFY fync_caches`; every process listens on a connection of its own and
-empties its caches when one arrives. PostgreSQL sends the notification as the
-commit completes, before the writer can answer its client, so another process
-has it by the time anyone can ask it. While the listening connection is down, a
+Row caches stay per process. A commit that must empty them sends a NOTIFY;
+every process listens on a connection of its own and empties its caches when one
+arrives. Arrival alone would leave a window of a few milliseconds (measured: a
+token revoked through one process was still accepted by another about once in 50
+tries), so a cached row is only used after a barrier: a `SELECT 1` on the
+listening connection, sent after the request began. PostgreSQL delivers every
+notification committed before that query ahead of its answer, so a revocation
+that completed anywhere before a request began is seen by it. Requests that
+arrive together share one barrier. While the listening connection is down, a
 process keeps no cache at all.
 """
 from __future__ import annotations
@@ -33,12 +37,12 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import asyncpg
 
-from .db import MAX_GROUP, EpochCache, StorageUnavailable
+from .db import MAX_GROUP, EpochCache, StorageUnavailable, Transaction
 
 log = logging.getLogger("fync.db")
 
 WRITE_LOCK_KEY = 0x46796E63  # "Fync": the advisory lock every write transaction holds
-CHANNEL = "fync_caches"
+CHANNEL = "fync_caches_"  # + the schema: instances sharing a database don't empty each other's caches
 LISTENER_RETRY_SECONDS = 1.0
 
 _PARAM = re.compile(r"'[^']*'|\?")
@@ -116,6 +120,9 @@ class PgDatabase:
         self._queue: list[tuple[Callable, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
         self._sender = f"{os.getpid()}:{id(self)}"
+        self._channel = CHANNEL
+        self._barrier: asyncio.Future | None = None  # the next barrier, not sent yet
+        self._barrier_lock = asyncio.Lock()
         self._closed = False
         self.caches: dict[str, EpochCache] = {}
         self.wanted: frozenset[str] = frozenset()
@@ -132,6 +139,8 @@ class PgDatabase:
         except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
             raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
         self._caching(False)
+        schema = await self.fetchval("SELECT current_schema()")
+        self._channel = CHANNEL + "".join(c if c.isalnum() else "_" for c in schema or "")
         if not read_only and not await self._listen():
             self._listening = asyncio.ensure_future(self._relisten())
         return self
@@ -166,6 +175,24 @@ class PgDatabase:
         for cache in self.caches.values():
             cache.clear()
 
+    async def fresh_cache(self, name: str) -> EpochCache:
+        """The cache, once every invalidation committed before this call has reached it."""
+        if self._listener is not None:
+            if self._barrier is None:
+                self._barrier = asyncio.get_running_loop().create_future()
+                asyncio.ensure_future(self._send_barrier(self._barrier))
+            await asyncio.shield(self._barrier)
+        return self.cache(name)
+
+    async def _send_barrier(self, done: asyncio.Future) -> None:
+        async with self._barrier_lock:  # one query at a time on the listening connection
+            self._barrier = None  # callers from now on need a barrier sent after them
+            try:
+                await self._listener.execute("SELECT 1")
+            except Exception:  # the connection is going: the termination listener turns caches off
+                self._caching(False)
+            done.set_result(None)
+
     def _caching(self, on: bool) -> None:
         self.invalidate()
         for cache in self.caches.values():
@@ -175,7 +202,7 @@ class PgDatabase:
         """Connect the listening connection; caches are on only while it is up."""
         try:
             conn = await asyncpg.connect(self.url, server_settings={"application_name": "fync-listen"})
-            await conn.add_listener(CHANNEL, self._on_notify)
+            await conn.add_listener(self._channel, self._on_notify)
         except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
             log.warning("cache listener not connected (%s); caches are off until it is", exc)
             return False
@@ -203,7 +230,7 @@ class PgDatabase:
 
     async def _tell_others(self, conn: asyncpg.Connection) -> None:
         """Inside the transaction: delivered to the other processes at COMMIT."""
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self._sender)
+        await conn.execute("SELECT pg_notify($1, $2)", self._channel, self._sender)
 
     # -- reads ------------------------------------------------------------------------
     async def fetchone(self, sql: str, params: Iterable[Any] = ()):
@@ -332,7 +359,7 @@ async def _call(fn, *args):
         raise _storage_error(exc) from exc
 
 
-class PgTransaction:
+class PgTransaction(Transaction):
     """One connection inside a write transaction; the same methods as db.Transaction."""
 
     def __init__(self, db: PgDatabase, conn: asyncpg.Connection):

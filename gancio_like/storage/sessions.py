@@ -20,7 +20,7 @@ async def get_session_user(db: Database, token_hash: bytes, now: int) -> User | 
     """The session's user, in one query; cached like tokens (storage/db.py): logout,
     a password change or a profile change commits through a transaction, which
     empties the cache."""
-    cache = db.cache("sessions")
+    cache = await db.fresh_cache("sessions")
     found = cache.get(token_hash)
     if found is None:
         epoch = cache.epoch

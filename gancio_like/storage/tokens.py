@@ -109,7 +109,7 @@ async def get_access_grant(db: Database, token_hash: bytes, now: int) -> AccessG
     write that may change what a token grants, empties the cache after its COMMIT
     (see storage/db.py), so a revoked token is refused on the very next request.
     Misses are not cached, so garbage tokens cannot fill memory."""
-    cache = db.cache("access")
+    cache = await db.fresh_cache("access")
     grant = cache.get(token_hash)
     if grant is None:
         epoch = cache.epoch

@@ -1,0 +1,364 @@
+"""Several processes on one PostgreSQL database (issue 12, item 2).
+
+Two real `fync serve` processes, A and B, on two loopback ports share one database
+and one data folder (so one cookie secret), as two workers behind nginx would.
+What one process changes, the other must see at once, even where it had cached
+the old state: a revoked token, a disabled or deleted app, a withdrawn consent,
+a login session ended. One code redeemed through both at once succeeds once.
+And `fync serve --workers N`: refused on SQLite, and on PostgreSQL a parent that
+restarts a dead worker and stops every worker with exit 0 on SIGTERM.
+
+All but the SQLite refusal run only when FYNC_TEST_DATABASE_URL names a PostgreSQL server.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import pytest
+
+import pg_helpers
+from serve_helpers import FYNC, PASSWORD, REDIRECT, Account, FyncServer, RawResponse, basic, clean_env, form, \
+    free_port, raw_request
+
+NEEDS_POSTGRES = "several processes need PostgreSQL: set FYNC_TEST_DATABASE_URL=postgresql://… to run this"
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SESSION_COOKIE = "fync_session"
+ROUNDS = 5
+REVOCATION_ROUNDS = 40
+
+
+def postgres_database():
+    """A fresh database (dropped after), or the test is skipped without a PostgreSQL server."""
+    if not pg_helpers.SERVER_URL:
+        pytest.skip(NEEDS_POSTGRES)
+    url = pg_helpers.create_database()
+    yield url
+    pg_helpers.drop_database(url)
+
+
+database = pytest.fixture(scope="module")(postgres_database)
+fresh_database = pytest.fixture(postgres_database)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, database):
+    """(A, B, admin): two processes on one database and one data folder; A starts first
+    (it migrates and makes the secret key), and the first account, the admin, signs up."""
+    root = tmp_path_factory.mktemp("multiprocess")
+    shared = {"FYNC_DATABASE_URL": database, "FYNC_SERVER_DATA_DIR": str(root / "data"),
+              "FYNC_SECURITY_LOGIN_FAILURES_PER_MINUTE": 100}
+    a = FyncServer(root / "a", **shared)
+    # Both answer as one instance, as behind one proxy: one issuer.
+    a.env["FYNC_SERVER_PUBLIC_URL"] = a.url
+    b = FyncServer(root / "b", **shared, FYNC_SERVER_PUBLIC_URL=a.url)
+    a.start()
+    b.start()
+    admin = Account(a.url, "admin").signup()
+    yield a, b, admin
+    admin.close()
+    for server in (a, b):
+        server.stop()
+        assert "Traceback" not in server.log, server.log[-3000:]
+
+
+def on(server: FyncServer, account: Account) -> httpx.Client:
+    """The same browser (one cookie jar) talking to another process."""
+    return httpx.Client(base_url=server.url, cookies=account.http.cookies.jar, follow_redirects=False, timeout=30)
+
+
+def bearer(http: httpx.Client, token: str) -> int:
+    return http.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def refresh(http: httpx.Client, client: dict, refresh_token: str) -> dict:
+    r = http.post("/oauth/token", headers=basic(client),
+                  data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def authorize_query(client: dict, scope: str) -> str:
+    return "/oauth/authorize?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT, "scope": scope,
+        "state": "s", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSzjuFLk", "code_challenge_method": "S256"})
+
+
+def gives_code_at_once(http: httpx.Client, client: dict, scope: str = "profile") -> bool:
+    """GET /oauth/authorize answers with a code, without asking: the consent is remembered."""
+    r = http.get(authorize_query(client, scope))
+    return r.status_code in (302, 303) and "code=" in r.headers.get("Location", "")
+
+
+def code_request(client: dict, code: str, verifier: str) -> bytes:
+    return raw_request("POST", "/oauth/token", form({"grant_type": "authorization_code", "code": code,
+                                                     "code_verifier": verifier, "redirect_uri": REDIRECT}),
+                       {**FORM, **basic(client)})
+
+
+async def send_together(targets: list[tuple[int, bytes]]) -> list[RawResponse]:
+    """Each request on its own connection to its own port; all but the last byte first,
+    then the last bytes back to back, so both processes receive them at the same instant."""
+    conns = [await asyncio.open_connection("127.0.0.1", port) for port, _ in targets]
+    for (_, writer), (_, data) in zip(conns, targets):
+        writer.write(data[:-1])
+        await writer.drain()
+    await asyncio.sleep(0.05)
+    for (_, writer), (_, data) in zip(conns, targets):
+        writer.write(data[-1:])
+    for _, writer in conns:
+        await writer.drain()
+    replies = await asyncio.gather(*(asyncio.wait_for(reader.read(), 30) for reader, _ in conns))
+    for _, writer in conns:
+        writer.close()
+    return [RawResponse(r) for r in replies]
+
+
+# -- (a) tokens --------------------------------------------------------------------------------------
+
+
+def test_a_token_revoked_through_a_is_refused_by_b_at_once(pair):
+    """Many rounds: a process that learns of the revocation only "soon" fails some of them."""
+    a, b, _ = pair
+    alice = Account(a.url, "alice").signup()
+    client = alice.register()
+    tokens = alice.tokens(client)
+    with on(b, alice) as at_b:
+        for _ in range(REVOCATION_ROUNDS):
+            tokens = refresh(alice.http, client, tokens["refresh_token"])
+            access = tokens["access_token"]
+            assert bearer(at_b, access) == 200  # B has it cached now
+            assert bearer(at_b, access) == 200
+            r = alice.http.post("/oauth/revoke", headers=basic(client), data={"token": access})
+            assert r.status_code == 200
+            assert bearer(at_b, access) == 401
+            assert bearer(alice.http, access) == 401
+    alice.close()
+
+
+def test_a_refresh_token_revoked_through_b_ends_the_family_on_a(pair):
+    a, b, _ = pair
+    alice2 = Account(a.url, "alice2").signup()
+    client = alice2.register()
+    tokens = alice2.tokens(client)
+    assert bearer(alice2.http, tokens["access_token"]) == 200  # A has it cached now
+    with on(b, alice2) as at_b:
+        r = at_b.post("/oauth/revoke", headers=basic(client), data={"token": tokens["refresh_token"]})
+        assert r.status_code == 200
+    assert bearer(alice2.http, tokens["access_token"]) == 401
+    r = alice2.http.post("/oauth/token", headers=basic(client),
+                         data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    alice2.close()
+
+
+# -- (b) one code, two processes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_one_code_redeemed_through_a_and_b_at_once_wins_once(pair, round_):
+    a, b, _ = pair
+    carol = Account(a.url, f"carol{round_}").signup()
+    client = carol.register()
+    code, verifier = carol.code(client)
+    request = code_request(client, code, verifier)
+    replies = asyncio.run(send_together([(a.port, request), (b.port, request)] * 3))
+    assert sorted(r.status for r in replies) == [200] + [400] * 5, replies
+    assert all(r.json()["error"] == "invalid_grant" for r in replies if r.status == 400)
+    winner = next(r.json() for r in replies if r.status == 200)
+    # The others were replays: what the code gave is revoked (SPEC §3), in both processes.
+    with on(b, carol) as at_b:
+        assert bearer(at_b, winner["access_token"]) == 401
+    assert bearer(carol.http, winner["access_token"]) == 401
+    r = carol.http.post("/oauth/token", headers=basic(client),
+                        data={"grant_type": "refresh_token", "refresh_token": winner["refresh_token"]})
+    assert r.status_code == 400
+    carol.close()
+
+
+# -- (c) apps and consents ------------------------------------------------------------------------------
+
+
+def test_an_app_disabled_through_a_is_refused_by_b_at_once(pair):
+    a, b, admin = pair
+    dave = Account(a.url, "dave").signup()
+    client = dave.register()
+    tokens = dave.tokens(client, "profile")
+    with on(b, dave) as at_b:
+        assert bearer(at_b, tokens["access_token"]) == 200
+        assert gives_code_at_once(at_b, client)  # B has the client and the consent cached
+        r = admin.http.post("/admin/clients/disable", data={"_xsrf": admin.xsrf(), "client_id": client["client_id"]})
+        assert r.status_code == 303, r.text
+        assert bearer(at_b, tokens["access_token"]) == 401
+        assert not gives_code_at_once(at_b, client)
+        r = at_b.post("/oauth/token", headers=basic(client),
+                      data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        assert r.status_code in (400, 401), r.text
+    dave.close()
+
+
+def test_an_app_deleted_through_b_is_unknown_to_a_at_once(pair):
+    a, b, admin = pair
+    erin = Account(a.url, "erin").signup()
+    client = erin.register()
+    tokens = erin.tokens(client, "profile")
+    introspect = {"token": tokens["access_token"]}
+    assert erin.http.post("/oauth/introspect", headers=basic(client), data=introspect).json()["active"] is True
+    with on(b, admin) as admin_at_b:
+        r = admin_at_b.post("/admin/clients/delete", data={"_xsrf": admin.xsrf(), "client_id": client["client_id"]})
+        assert r.status_code == 303, r.text
+    assert erin.http.post("/oauth/introspect", headers=basic(client), data=introspect).status_code == 401
+    assert bearer(erin.http, tokens["access_token"]) == 401
+    erin.close()
+
+
+def test_a_consent_withdrawn_through_a_is_asked_again_by_b(pair):
+    a, b, _ = pair
+    frank = Account(a.url, "frank").signup()
+    client = frank.register()
+    tokens = frank.tokens(client, "profile")
+    with on(b, frank) as at_b:
+        assert gives_code_at_once(at_b, client)
+        assert bearer(at_b, tokens["access_token"]) == 200
+        r = frank.http.post("/settings/apps/revoke", data={"_xsrf": frank.xsrf(), "client_id": client["client_id"]})
+        assert r.status_code == 303, r.text
+        assert bearer(at_b, tokens["access_token"]) == 401
+        r = at_b.get(authorize_query(client, "profile"))
+        assert r.status_code == 200 and 'name="decision"' in r.text  # the consent page again
+    frank.close()
+
+
+# -- (d) login sessions ---------------------------------------------------------------------------------
+
+
+def test_a_login_session_from_a_works_on_b_and_logging_out_on_a_ends_it_there(pair):
+    a, b, _ = pair
+    grace = Account(a.url, "grace").signup()
+    with on(b, grace) as at_b:
+        assert at_b.get("/settings").status_code == 200  # logged in on B too (and cached there)
+        session = grace.http.cookies[SESSION_COOKIE]
+        r = grace.http.post("/logout", data={"_xsrf": grace.xsrf()})
+        assert r.status_code == 303
+    # The browser forgot the cookie; someone who copied it must not get in either.
+    with httpx.Client(base_url=b.url, follow_redirects=False, timeout=30) as thief:
+        r = thief.get("/settings", headers={"Cookie": f"{SESSION_COOKIE}={session}"})
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+    grace.close()
+
+
+def test_a_login_on_b_works_on_a(pair):
+    a, b, _ = pair
+    Account(a.url, "heidi").signup().close()
+    heidi = Account(b.url, "heidi")
+    r = heidi.http.post("/login", data={"_xsrf": heidi.xsrf(), "username": "heidi", "password": PASSWORD})
+    assert r.status_code in (302, 303), r.text
+    with on(a, heidi) as at_a:
+        assert at_a.get("/settings").status_code == 200
+    heidi.close()
+
+
+# -- (e) fync serve --workers N ---------------------------------------------------------------------------
+
+
+def serve_workers(root: Path, port: int, workers: int, **env) -> tuple[subprocess.Popen, Path, Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "fync.toml").write_text('[server]\ndata_dir = "data"\n')
+    out, err = root / "out.txt", root / "err.txt"
+    with out.open("w") as o, err.open("w") as e:
+        proc = subprocess.Popen([FYNC, "serve", "--config", str(root / "fync.toml"), "--port", str(port),
+                                 "--workers", str(workers)], stdout=o, stderr=e, cwd=root, env=clean_env(**env))
+    return proc, out, err
+
+
+def wait_for(path: Path, pattern: str, proc: subprocess.Popen, seconds: float = 30) -> re.Match:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        match = re.search(pattern, path.read_text())
+        if match:
+            return match
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not seen (exit {proc.poll()}): {path.read_text()[-3000:]}")
+
+
+def children(pid: int) -> set[int]:
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_workers_on_sqlite_is_refused_saying_why_and_what_to_do(tmp_path):
+    proc, out, err = serve_workers(tmp_path, free_port(), 2)
+    assert proc.wait(timeout=20) == 1
+    message = err.read_text()
+    assert "[server] workers = 2 needs PostgreSQL" in message
+    assert "single writer live in one process" in message
+    assert "[database] url" in message and "1 worker" in message
+    assert "plugins:" not in out.read_text()
+
+
+def test_serve_workers_serves_restarts_a_dead_worker_and_stops_on_sigterm(tmp_path, fresh_database):
+    port = free_port()
+    proc, out, err = serve_workers(tmp_path, port, 2, FYNC_DATABASE_URL=fresh_database)
+    try:
+        listed = wait_for(out, r"workers: +2 \(pids (\d+), (\d+)\)", proc)
+        workers = {int(listed.group(1)), int(listed.group(2))}
+        assert children(proc.pid) == workers
+        base = f"http://127.0.0.1:{port}"
+        ivan = Account(base, "ivan").signup()
+        client = ivan.register()
+        for _ in range(4):  # new connections, spread over the workers
+            with httpx.Client(base_url=base, timeout=10) as fresh:
+                assert bearer(fresh, ivan.tokens(client)["access_token"]) == 200
+
+        # A worker that dies is replaced; the port keeps answering meanwhile.
+        dead = min(workers)
+        os.kill(dead, signal.SIGKILL)
+        wait_for(err, rf"worker \d \(pid {dead}\) was killed by SIGKILL unexpectedly", proc)
+        deadline = time.monotonic() + 20
+        while len(children(proc.pid) - {dead}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = children(proc.pid)
+        assert len(workers) == 2 and dead not in workers
+        for _ in range(4):
+            assert httpx.get(base + "/health", timeout=10).status_code == 200
+
+        # SIGTERM with a request in flight: it is answered, then every process exits 0.
+        slow = raw_request("POST", "/login", form({"_xsrf": ivan.xsrf(), "username": "ivan", "password": PASSWORD}),
+                           {**FORM, "Cookie": f"_xsrf={ivan.xsrf()}"})
+        reply = asyncio.run(request_then_signal(port, slow, proc))
+        assert reply.status == 303, reply
+        assert proc.wait(timeout=30) == 0
+        assert not any(alive(pid) for pid in workers)
+        assert "Traceback" not in err.read_text()
+        ivan.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def request_then_signal(port: int, data: bytes, proc: subprocess.Popen) -> RawResponse:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    await asyncio.sleep(0.05)  # received, and being worked on (a login takes a while)
+    proc.send_signal(signal.SIGTERM)
+    reply = RawResponse(await asyncio.wait_for(reader.read(), 20))
+    writer.close()
+    return reply
