@@ -142,3 +142,18 @@ async def test_concurrent_refresh_chains_all_acknowledged_grants_persist(app, br
     for token in acknowledged:
         row = await app.db.fetchone("SELECT kind FROM tokens WHERE token_hash = ?", (credentials.digest(token),))
         assert row is not None and row["kind"] == "access"
+
+
+@pytest.mark.gen_test
+async def test_a_write_by_another_process_empties_the_caches_at_once(app, browser, make_user, cfg):
+    """`fync client disable` from the shell while the instance serves: its own connection
+    (SQLite) or its own pool (PostgreSQL), and the server's caches must not outlive it."""
+    from gancio_like.storage.engine import database_for
+    client, tokens = await warm(browser, make_user)
+    assert cached(app, tokens["access_token"])
+    shell = await database_for(cfg).open()
+    try:
+        await moderation.disable(shell, client["client_id"])
+    finally:
+        await shell.close()
+    assert (await api(browser, "/api/me", tokens["access_token"])).code == 401

@@ -92,6 +92,7 @@ class Database:
         self._flusher: asyncio.Task | None = None
         self._folder: asyncio.Task | None = None
         self.caches: dict[str, EpochCache] = {}
+        self._data_version = None  # of the last look at other connections' commits
         # Set by the plugin host: the hook names someone listens to, and how to tell them.
         self.wanted: frozenset[str] = frozenset()
         self.dispatch = None
@@ -165,8 +166,16 @@ class Database:
         return self.caches.setdefault(name, EpochCache())
 
     async def fresh_cache(self, name: str) -> EpochCache:
-        """The cache to read rows from (PostgreSQL first waits for other processes' news)."""
-        return self.caches.get(name) or self.cache(name)
+        """The cache to read rows from, emptied first if another process (a `fync client
+        disable` from the shell) committed since the last look: SQLite's data_version
+        changes on every commit made through another connection, and reading it on the
+        writer connection costs a few microseconds."""
+        if self._conn is not None:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._data_version = version
+                self.invalidate()
+        return self.cache(name)
 
     def invalidate(self) -> None:
         for cache in self.caches.values():
