@@ -54,7 +54,7 @@ class FyncApplication(tornado.web.Application):
         plugins.add_scopes(self.scopes)
         self.oauth = OAuthContext(cfg, db, self.scopes)
         self.cursors = Cursors(secret)
-        self.reveals = Reveals()  # secrets shown once on the portal, kept in memory only
+        self.reveals = Reveals(db)  # secrets shown once on the portal, sealed in the db for any worker
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
@@ -170,6 +170,12 @@ async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
         except ConfigError:
             await db.close()
             raise
+    # Before anyone can learn that we serve: a signal right after the startup lines
+    # must already mean "stop gracefully", not Python's KeyboardInterrupt.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     server.add_sockets(sockets)
     if ready is None:
         print_startup(cfg, plugins)
@@ -180,10 +186,6 @@ async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(db), housekeeping.INTERVAL * 1000)
     sweeper.start()
     app.federation.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping: no new connections; finishing %d request(s)", server.busy())
     server.stop()

@@ -1,8 +1,17 @@
 """The developer portal `/dev` (SPEC §2), used through its forms as a person would."""
+import asyncio
+import base64
 import urllib.parse
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
 
+from gancio_like import clock
+from gancio_like.app import make_app, open_instance
+from gancio_like.services import apps, housekeeping
 from oauth_helpers import REDIRECT, api, consent, pkce_pair, refresh, token_request
 from portal_helpers import app_form, authorize_with, build_url, create_app, field, post_form
 
@@ -236,3 +245,144 @@ async def test_portal_works_when_open_registration_is_closed(browser, make_user)
     client_id, creds = await create_app(browser)
     assert creds["client_secret"]
     assert "Waiting for an admin" not in (await browser.get(f"/dev/apps/{client_id}")).text
+
+
+# -- credentials shown once, across processes (services/apps.py Reveals) -------------------
+
+
+async def posted_secret(browser) -> tuple[str, str]:
+    """A new secret for a fresh app, POSTed but not yet shown → (client_id, the secret's page path)."""
+    client_id, _ = await create_app(browser)
+    r = await post_form(browser, f"/dev/apps/{client_id}/secret", {})
+    assert r.code == 303
+    return client_id, r.location
+
+
+def clear_forms(secret: str) -> list[bytes]:
+    """The ways a secret could sit in stored bytes unencrypted: its text and the bytes it encodes."""
+    return [secret.encode(), base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))]
+
+
+@pytest.mark.gen_test
+async def test_secret_is_sealed_in_the_database_and_shown_exactly_once(browser, make_user, db, cfg):
+    await alice_in(browser, make_user)
+    client_id, path = await posted_secret(browser)
+    rows = await db.fetchall("SELECT session_hash, client_id, sealed, expires_at FROM reveals")
+    assert len(rows) == 1 and rows[0]["client_id"] == client_id
+    stored = b"".join(bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode()
+                      for row in rows for v in row)
+
+    page = await browser.get(path)
+    secret = field(page, "client-secret")
+    assert secret and page.headers["Cache-Control"] == "no-store"
+    for clear in clear_forms(secret):
+        assert clear not in stored
+    if not cfg.database.url:  # SQLite: not anywhere in its files either (the WAL included)
+        for file in cfg.data_dir.iterdir():
+            if file.is_file():
+                assert not any(clear in file.read_bytes() for clear in clear_forms(secret)), file
+    assert field(await browser.get(path), "client-secret") is None
+    assert await db.fetchval("SELECT count(*) FROM reveals") == 0
+
+
+@pytest.mark.gen_test
+async def test_another_session_of_the_same_owner_sees_nothing(browser, make_browser, make_user, db):
+    await alice_in(browser, make_user)
+    _, path = await posted_secret(browser)
+    other = make_browser()
+    await other.login("alice")
+    assert (await other.get(path)).code == 200 and field(await other.get(path), "client-secret") is None
+    assert field(await browser.get(path), "client-secret")  # still there for the session that asked
+
+
+@pytest.mark.gen_test
+async def test_a_reveal_cannot_be_opened_without_its_session_token(browser, make_user, app, db):
+    await alice_in(browser, make_user)
+    client_id, _ = await posted_secret(browser)
+    token = browser.cookies["fync_session"]
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert await app.reveals.take(forged, client_id) == {}
+    row = await db.fetchone("SELECT session_hash, sealed FROM reveals")
+    digest, sealed = bytes(row["session_hash"]), bytes(row["sealed"])
+    # What a copied database gives: the digest and the sealed bytes, which the digest does not open.
+    for guess in (digest.hex(), base64.urlsafe_b64encode(digest).decode().rstrip("=")):
+        with pytest.raises(InvalidTag):
+            AESGCM(app.reveals._key(guess)).decrypt(sealed[:12], sealed[12:], digest + client_id.encode())
+    # Sealed for this app: the same bytes under another app of the same session open nothing.
+    other_id, _ = await create_app(browser, name="Other")
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO reveals (session_hash, client_id, sealed, expires_at) VALUES (?, ?, ?, ?)",
+                         (digest, other_id, sealed, clock.now() + 60))
+    assert await app.reveals.take(token, other_id) == {}
+    assert (await app.reveals.take(token, client_id))["client_secret"]
+
+
+@pytest.mark.gen_test
+async def test_an_expired_secret_is_not_shown_and_is_swept(browser, make_user, db, monkeypatch):
+    await alice_in(browser, make_user)
+    client_id, path = await posted_secret(browser)
+    later = clock.now() + apps.Reveals.TTL + 1
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert field(await browser.get(path), "client-secret") is None
+    assert await db.fetchval("SELECT count(*) FROM reveals") == 0
+
+    monkeypatch.undo()
+    await post_form(browser, f"/dev/apps/{client_id}/secret", {})
+    assert await housekeeping.sweep(db) == 0
+    monkeypatch.setattr(clock, "now", lambda: later + apps.Reveals.TTL)
+    assert await housekeeping.sweep(db) == 1
+    assert await db.fetchval("SELECT count(*) FROM reveals") == 0
+
+
+@pytest.mark.gen_test
+async def test_logout_and_deleting_the_app_drop_its_reveal(browser, make_user, db):
+    await alice_in(browser, make_user)
+    client_id, _ = await posted_secret(browser)
+    assert (await post_form(browser, f"/dev/apps/{client_id}/delete", {})).code == 303
+    assert await db.fetchval("SELECT count(*) FROM reveals") == 0
+    await posted_secret(browser)
+    await browser.post("/logout")
+    assert await db.fetchval("SELECT count(*) FROM reveals") == 0
+
+
+@pytest.fixture
+def second_server(io_loop, cfg, app):
+    """Another FyncApplication on the same database, on a port of its own: another worker."""
+    db, plugins = io_loop.run_sync(lambda: open_instance(cfg))
+    other = io_loop.run_sync(lambda: make_app(cfg, db, plugins))
+    sock, port = bind_unused_port()
+    server = HTTPServer(other)
+    server.add_sockets([sock])
+    yield other, f"http://127.0.0.1:{port}"
+    server.stop()
+    io_loop.run_sync(db.close)
+
+
+@pytest.mark.gen_test
+async def test_the_get_may_be_served_by_another_process(browser, make_browser, make_user, second_server):
+    _, other_url = second_server
+    await alice_in(browser, make_user)
+    client_id, path = await posted_secret(browser)
+    elsewhere = make_browser()
+    elsewhere.base, elsewhere.cookies = other_url, dict(browser.cookies)
+    page = await elsewhere.get(path)
+    assert page.code == 200 and field(page, "client-secret")
+    assert field(await browser.get(path), "client-secret") is None  # taken: neither process shows it again
+    assert field(await elsewhere.get(path), "client-secret") is None
+
+    r = await post_form(elsewhere, f"/dev/apps/{client_id}/token", {})  # the other way round
+    assert r.code == 303
+    assert field(await browser.get(r.location), "refresh-token")
+
+
+@pytest.mark.gen_test
+async def test_two_racing_takes_show_it_once(browser, make_user, app, second_server):
+    other_app, _ = second_server
+    await alice_in(browser, make_user)
+    token = browser.cookies["fync_session"]
+    client_id, _ = await create_app(browser)
+    for _ in range(3):
+        await app.reveals.put(token, client_id, {"client_secret": "s3cret"})
+        got = await asyncio.gather(app.reveals.take(token, client_id), other_app.reveals.take(token, client_id),
+                                   other_app.reveals.take(token, client_id))
+        assert sorted(map(len, got)) == [0, 0, 1] and {"client_secret": "s3cret"} in got

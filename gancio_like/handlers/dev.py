@@ -6,7 +6,7 @@ import tornado.web
 
 from ..errors import ValidationError
 from ..models import Client
-from ..services import accounts, apps
+from ..services import apps
 from .apps import AppsPage
 
 FIELDS = ("name", "description", "website", "redirect_uris")
@@ -32,9 +32,9 @@ class PortalPage(AppsPage):
             self.set_status(400)
         self.render("dev_form.html", form=form, client=client, error=error, scopes=self.fync.scopes)
 
-    def reveal(self, client_id: str, **values) -> None:
-        """Show these once on the app's page, where the POST redirects to."""
-        self.reveals.put(accounts.session_hash(self.session_token), client_id, values)
+    async def reveal(self, client_id: str, **values) -> None:
+        """Show these once on the app's page, where the POST redirects to (any process may serve it)."""
+        await self.reveals.put(self.session_token, client_id, values)
         self.redirect(f"/dev/apps/{client_id}", status=303)
 
     @property
@@ -60,7 +60,7 @@ class NewAppHandler(PortalPage):
             client, secret = await apps.create_app(self.fync.oauth, self.current_user, self.checked(form))
         except ValidationError as exc:
             return self.render_form(form, error=exc.description)
-        self.reveal(client.client_id, client_secret=secret, created=True)
+        await self.reveal(client.client_id, client_secret=secret, created=True)
 
 
 class AppHandler(PortalPage):
@@ -69,7 +69,7 @@ class AppHandler(PortalPage):
     @tornado.web.authenticated
     async def get(self, client_id: str) -> None:
         client = await apps.own_app(self.db, self.current_user, client_id)
-        shown = self.reveals.take(accounts.session_hash(self.session_token), client_id)
+        shown = await self.reveals.take(self.session_token, client_id)
         builder, error = self.builder(client)
         self.set_status(400 if error else 200)
         self.render("dev_app.html", client=client, shown=shown, builder=builder, error=error,
@@ -116,14 +116,14 @@ class NewSecretHandler(PortalPage):
     @tornado.web.authenticated
     async def post(self, client_id: str) -> None:
         secret = await apps.new_secret(self.fync.oauth, self.current_user, client_id)
-        self.reveal(client_id, client_secret=secret)
+        await self.reveal(client_id, client_secret=secret)
 
 
 class InternalTokenHandler(PortalPage):
     @tornado.web.authenticated
     async def post(self, client_id: str) -> None:
         tokens = await apps.mint_internal(self.fync.oauth, self.current_user, client_id)
-        self.reveal(client_id, refresh_token=tokens["refresh_token"], access_token=tokens["access_token"])
+        await self.reveal(client_id, refresh_token=tokens["refresh_token"], access_token=tokens["access_token"])
 
 
 class DeleteAppHandler(PortalPage):

@@ -8,10 +8,16 @@ created it.
 """
 from __future__ import annotations
 
+import json
+import os
 import secrets
-import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .. import clock
 from ..errors import NotFound, ValidationError
@@ -23,9 +29,11 @@ from ..oauth.errors import OAuthError
 from ..oauth.redirect_uris import validate_redirect_uris
 from ..scopes import format_scope
 from ..storage import clients as client_store
+from ..storage import reveals as reveal_store
 from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.db import Database
+from . import accounts
 
 CLIENT_TYPES = {"confidential": "client_secret_basic", "public": "none"}
 
@@ -144,23 +152,59 @@ def needs_pkce(ctx: OAuthContext, client: Client) -> bool:
 class Reveals:
     """Credentials to show once, on the page a form POST redirects to.
 
-    Kept in this process's memory only, per session and app, for a few minutes:
-    the database holds nothing but digests (SPEC §3). Lost on restart; the owner
-    then generates a new one."""
+    That GET may be served by another process (`--workers N`), so the values wait
+    in the database, per session and app, for a few minutes. The database holds
+    no secret in clear (SPEC §3): they are sealed with AES-GCM under a key derived
+    from the session's raw token, which only the user's own requests carry (the
+    database stores its digest alone), so a copied database cannot open them.
+    `take` deletes the row as it reads it: shown once, even to racing requests."""
 
     TTL = 600
+    KDF_INFO = b"fync dev-portal reveal v1"
 
-    def __init__(self):
-        self._items: dict[tuple[bytes, str], tuple[float, dict]] = {}
+    def __init__(self, db: Database):
+        self.db = db
 
-    def put(self, session: bytes, client_id: str, values: dict) -> None:
-        now = time.monotonic()
-        self._items = {k: v for k, v in self._items.items() if v[0] > now}
-        self._items[(session, client_id)] = (now + self.TTL, values)
+    async def put(self, session_token: str, client_id: str, values: dict) -> None:
+        now = clock.now()
+        digest = accounts.session_hash(session_token)
+        nonce = os.urandom(12)
+        sealed = nonce + AESGCM(self._key(session_token)).encrypt(
+            nonce, json.dumps(values).encode(), self._aad(digest, client_id))
 
-    def take(self, session: bytes, client_id: str) -> dict:
-        expires, values = self._items.pop((session, client_id), (0.0, {}))
-        return values if expires > time.monotonic() else {}
+        async def body(tx):
+            await reveal_store.put(tx, digest, client_id, sealed, now + self.TTL, now)
+        await self.db.write(body)
+
+    async def take(self, session_token: str, client_id: str) -> dict:
+        """The values put for this session and app, once; {} if none, expired or unreadable."""
+        digest = accounts.session_hash(session_token)
+        now = clock.now()
+        if not await reveal_store.pending(self.db, digest, client_id):
+            return {}
+
+        async def body(tx):
+            return await reveal_store.take(tx, digest, client_id, now)
+        sealed = await self.db.write(body)
+        if sealed is None or len(sealed) < 12:
+            return {}
+        try:
+            plain = AESGCM(self._key(session_token)).decrypt(sealed[:12], sealed[12:],
+                                                              self._aad(digest, client_id))
+        except InvalidTag:
+            return {}
+        return json.loads(plain)
+
+    def _key(self, session_token: str) -> bytes:
+        """HKDF-SHA256 of the raw token: the token is 256 random bits, so no slow KDF is needed,
+        and its stored SHA-256 digest says nothing about this key."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=self.KDF_INFO).derive(session_token.encode())
+
+    @staticmethod
+    def _aad(digest: bytes, client_id: str) -> bytes:
+        """Binds a sealed value to its row, so it cannot be moved to another app's."""
+        return digest + client_id.encode()
 
 
 # -- apps a user connected -----------------------------------------------------------
