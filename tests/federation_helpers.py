@@ -27,6 +27,7 @@ from gancio_like.config import load_config
 from gancio_like.federation import keys, signatures
 from gancio_like.services.accounts import create_user
 from oauth_helpers import api, full_flow, register
+import pg_helpers
 
 # The suite's Browser and Response, from tests/conftest.py by path: `import conftest`
 # could find tests/browser/conftest.py instead, depending on what pytest loaded first.
@@ -74,7 +75,9 @@ class Person:
 
 
 class Instance:
-    """One Fync instance on 127.0.0.1:PORT, data in `root/data`."""
+    """One Fync instance on 127.0.0.1:PORT, data in `root/data`; its database is SQLite
+    there, or — with FYNC_TEST_DATABASE_URL, as conftest's `cfg` — a PostgreSQL schema
+    of its own, made on the first open (kept through restarts) and dropped by dispose()."""
 
     def __init__(self, root: Path, enabled: bool = True, allow_private: bool = True):
         self.root, self.enabled, self.allow_private = Path(root), enabled, allow_private
@@ -83,6 +86,7 @@ class Instance:
         self.http = AsyncHTTPClient(force_instance=True)
         self.app = self.server = None
         self.closed = True
+        self.database_url = ""  # "" → SQLite in the data dir
 
     @property
     def base(self) -> str:
@@ -98,12 +102,19 @@ class Instance:
 
     def config(self):
         (self.root / "fync.toml").write_text("")
-        return load_config(str(self.root / "fync.toml"), env={}, overrides={
+        overrides = {
             ("server", "data_dir"): str(self.root / "data"), ("server", "public_url"): self.base,
             ("federation", "enabled"): self.enabled,
-            ("federation", "allow_private_addresses"): self.allow_private})
+            ("federation", "allow_private_addresses"): self.allow_private}
+        if self.database_url:
+            overrides[("database", "url")] = self.database_url
+        return load_config(str(self.root / "fync.toml"), env={}, overrides=overrides)
 
     async def open(self) -> "Instance":
+        if pg_helpers.SERVER_URL and not self.database_url:
+            # pg_helpers runs its admin SQL on a loop of its own: off this loop's thread.
+            self.database_url = await asyncio.get_running_loop().run_in_executor(
+                None, pg_helpers.create_database)
         cfg = self.config()
         db, plugins = await open_instance(cfg)
         self.app = await make_app(cfg, db, plugins)
@@ -137,12 +148,19 @@ class Instance:
         self.closed = True
 
     async def dispose(self) -> None:
-        """Test clean-up, whatever state the instance is in."""
-        if self.app is not None and not self.closed:
-            await self.close()
-        if self.sock is not None:
-            self.sock.close()
-        self.http.close()
+        """Test clean-up, whatever state the instance is in. The schema is dropped only
+        after close(): a pooled connection still open would hold the DROP up."""
+        try:
+            if self.app is not None and not self.closed:
+                await self.close()
+        finally:
+            if self.sock is not None:
+                self.sock.close()
+                self.sock = None
+            self.http.close()
+            if self.database_url:
+                url, self.database_url = self.database_url, ""
+                await asyncio.get_running_loop().run_in_executor(None, pg_helpers.drop_database, url)
 
     async def restart(self) -> None:
         """A new process, as far as the data is concerned: close, then open the same dir and port."""
@@ -190,7 +208,7 @@ async def signed_post(sender: Person, url: str, activity: dict, *, body: bytes |
     values = {"host": url.split("/")[2], "date": formatdate(now, usegmt=True),
               "digest": signatures.body_digest(signed_body)}
     lines = "\n".join(f"{n}: post {target}" if n == "(request-target)" else f"{n}: {values[n]}" for n in names)
-    signature = keys.sign(private_pem or pair.private_pem, lines.encode())
+    signature = keys.sign(private_pem or pair.private_pem, lines.encode(), None if private_pem else sender.id)
     header = (f'keyId="{key_id}",algorithm="{algorithm or "rsa-sha256"}",headers="{" ".join(names)}",'
               f'signature="{base64.b64encode(signature).decode()}"')
     headers = {"Date": values["date"], "Digest": values["digest"], "Signature": header,

@@ -39,6 +39,12 @@ def pair(instances):
     return make
 
 
+async def activity_types(instance) -> list[str]:
+    """The queued activities' types, in order; parsed here, as json_extract is SQLite's alone."""
+    rows = await instance.db.fetchall("SELECT activity FROM deliveries ORDER BY id")
+    return [json.loads(r[0])["type"] for r in rows]
+
+
 async def incoming_ids(person) -> list[int]:
     r = await person.call("/api/friends/requests")
     return [q["id"] for q in r.json()["incoming"]]
@@ -72,9 +78,8 @@ async def test_request_accept_then_remove(pair):
     assert await alice.friends() == [bob.acct] and await bob.friends() == [alice.acct]
     assert await alice.requests() == {"incoming": [], "outgoing": []}
     assert await bob.requests() == {"incoming": [], "outgoing": []}
-    activity_types = "SELECT json_extract(activity, '$.type') FROM deliveries ORDER BY id"
-    assert [r[0] for r in await alice.instance.db.fetchall(activity_types)] == ["Follow", "Accept"]
-    assert [r[0] for r in await bob.instance.db.fetchall(activity_types)] == ["Accept", "Follow"]
+    assert await activity_types(alice.instance) == ["Follow", "Accept"]
+    assert await activity_types(bob.instance) == ["Accept", "Follow"]
 
     r = await alice.call(f"/api/friends/{bob.acct}", "DELETE")
     assert r.code == 204

@@ -349,6 +349,45 @@ def test_get_signatures_cover_request_target_host_and_date():
     assert 'headers="(request-target) host date"' in headers["Signature"] and "Digest" not in headers
 
 
+@pytest.fixture
+def key_loads(monkeypatch):
+    """An empty key cache, and a list of the PEMs keys.py loads from now on."""
+    from collections import OrderedDict
+    monkeypatch.setattr(keys, "_private_keys", OrderedDict())
+    loads, load = [], serialization.load_pem_private_key
+
+    def counting(data, *args, **kwargs):
+        loads.append(data)
+        return load(data, *args, **kwargs)
+    monkeypatch.setattr(keys.serialization, "load_pem_private_key", counting)
+    return loads
+
+
+def test_a_users_key_is_loaded_once_for_many_signatures(key_loads):
+    public, private = keys.generate_pems()
+    first = signatures.sign_request("POST", "https://b.example/inbox", b"1", "k", private, time.time(), 7)
+    second = keys.sign(private, b"two", user_id=7)
+    assert len(key_loads) == 1
+    assert keys.verify(public, second, b"two")
+    parsed = signatures.check_request("POST", "/inbox", HTTPHeaders(first), b"1", time.time())
+    assert keys.verify(public, parsed.signature, parsed.signed)
+    keys.sign(private, b"three")  # no owner named: loaded, not cached
+    assert len(key_loads) == 2
+
+
+def test_the_key_cache_never_mixes_keys_up_and_stays_small(key_loads, monkeypatch):
+    (public, private), (other_public, other_private) = keys.generate_pems(), keys.generate_pems()
+    keys.sign(private, b"x", user_id=1)
+    # Same id, another key (a second instance in this process, an id reused): that key signs.
+    assert keys.verify(other_public, keys.sign(other_private, b"x", user_id=1), b"x")
+    assert keys.verify(public, keys.sign(private, b"x", user_id=1), b"x")
+    assert len(key_loads) == 3
+    monkeypatch.setattr(keys, "CACHED_KEYS", 2)
+    for user_id in (1, 2, 3):
+        keys.sign(private, b"x", user_id=user_id)
+    assert list(keys._private_keys) == [2, 3]  # the least recently used went first
+
+
 @pytest.mark.parametrize("value", [
     'keyId="k",algorithm="hs2019",headers="(request-target) host date digest",signature="YQ=="',
     'keyId="k", algorithm="rsa-sha256", headers="(request-target) host date digest", signature="YQ=="',

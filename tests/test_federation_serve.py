@@ -1,12 +1,18 @@
 """Federation between two real `fync serve` processes (SPEC §1, §6): `serve()` runs
 the delivery worker with its production pace, a peer that is down for a while
-gets its Follow once it is back, and SIGTERM stops the worker cleanly."""
+gets its Follow once it is back, and SIGTERM stops the worker cleanly.
+
+Each process has SQLite in its data dir or, with FYNC_TEST_DATABASE_URL, a fresh
+PostgreSQL schema of its own (dropped once the process is gone)."""
 from __future__ import annotations
 
+import asyncio
 import time
 
+import asyncpg
 import pytest
 
+import pg_helpers
 from serve_helpers import Account, FyncServer
 
 SCOPE = "profile friends:read friends:write"
@@ -42,17 +48,38 @@ class Member:
         return self.account.http.post(path, json=body, headers=self.auth)
 
 
+def query(server: FyncServer, sql: str) -> list[tuple]:
+    """Rows from the server's database, whichever it is (FyncServer.query reads SQLite only)."""
+    url = server.env.get("FYNC_DATABASE_URL")
+    if not url:
+        return server.query(sql)
+
+    async def fetch():
+        conn = await asyncpg.connect(url)  # asyncpg sends ?search_path= as a setting
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    return asyncio.run(fetch())
+
+
 @pytest.fixture
 def servers(tmp_path):
-    made = []
+    made, databases = [], []
 
     def make(name: str) -> FyncServer:
-        server = FyncServer(tmp_path / name, FYNC_FEDERATION_ALLOW_PRIVATE_ADDRESSES="true").start()
+        env = {"FYNC_FEDERATION_ALLOW_PRIVATE_ADDRESSES": "true"}
+        if pg_helpers.SERVER_URL:
+            databases.append(pg_helpers.create_database())
+            env["FYNC_DATABASE_URL"] = databases[-1]
+        server = FyncServer(tmp_path / name, **env).start()
         made.append(server)
         return server
     yield make
     for server in made:
         server.stop()
+    for url in databases:  # after every process has stopped: none holds a connection
+        pg_helpers.drop_database(url)
 
 
 def test_two_instances_befriend_through_a_restart(servers):
@@ -61,7 +88,7 @@ def test_two_instances_befriend_through_a_restart(servers):
     try:
         assert b.terminate() == 0
         assert alice.post("/api/friends/requests", {"to": bob.acct}).status_code == 201
-        eventually(lambda: a.query("SELECT last_error FROM deliveries WHERE last_error IS NOT NULL"))
+        eventually(lambda: query(a, "SELECT last_error FROM deliveries WHERE last_error IS NOT NULL"))
         b.start()
         [request] = eventually(lambda: bob.get("/api/friends/requests")["incoming"])
         assert request["from"] == alice.acct
@@ -69,7 +96,7 @@ def test_two_instances_befriend_through_a_restart(servers):
         eventually(lambda: alice.get("/api/friends")["items"])
         assert [f["acct"] for f in alice.get("/api/friends")["items"]] == [bob.acct]
         assert [f["acct"] for f in bob.get("/api/friends")["items"]] == [alice.acct]
-        eventually(lambda: not b.query("SELECT 1 FROM deliveries WHERE delivered_at IS NULL"))
+        eventually(lambda: not query(b, "SELECT 1 FROM deliveries WHERE delivered_at IS NULL"))
     finally:
         alice.account.close()
         bob.account.close()

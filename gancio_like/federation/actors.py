@@ -108,12 +108,13 @@ async def collection(fed: Federation, user: User, which: str) -> dict:
 
 # -- theirs -----------------------------------------------------------------------------------
 
-async def fetch_actor(fed: Federation, url: str, signer: tuple[str, str] | None = None) -> RemoteActor:
-    """GET and check a remote actor. `signer` = (keyId, private PEM) signs the GET
-    (Mastodon's authorized-fetch mode wants it)."""
+async def fetch_actor(fed: Federation, url: str, signer: tuple[str, str, int] | None = None) -> RemoteActor:
+    """GET and check a remote actor. `signer` = (keyId, private PEM, its user's id) signs
+    the GET (Mastodon's authorized-fetch mode wants it)."""
     headers = None
     if signer is not None:
-        headers = signatures.sign_request("GET", url, None, signer[0], signer[1], clock.now())
+        key_id_, private_pem, user_id = signer
+        headers = signatures.sign_request("GET", url, None, key_id_, private_pem, clock.now(), user_id)
     try:
         doc, _ = await net.fetch_json(url, allow_private=fed.allow_private, timeout=FETCH_TIMEOUT,
                                       max_bytes=MAX_ACTOR_BYTES, accept=ACCEPT, headers=headers)
@@ -162,7 +163,7 @@ async def actor_for_key(fed: Federation, key_id_: str, refresh: bool = False) ->
     return actor
 
 
-async def actor_for_acct(fed: Federation, acct: str, signer: tuple[str, str] | None = None) -> RemoteActor:
+async def actor_for_acct(fed: Federation, acct: str, signer: tuple[str, str, int] | None = None) -> RemoteActor:
     """The actor `name@domain` stands for: cached for a day, else WebFinger on the domain, then the actor."""
     cached = await store.get_remote_actor_by_acct(fed.db, acct)
     if cached is not None and cached.fetched_at > clock.now() - ACTOR_TTL:

@@ -166,17 +166,17 @@ class DeliveryWorker:
         if user is None:
             raise ActorError("the sender's account is gone", 410)
         pair = await keys.key_pair(self.db, user.id)
-        signer = (key_id(self.fed.issuer, user.username), pair.private_pem)
+        signer = (key_id(self.fed.issuer, user.username), pair.private_pem, user.id)
         inbox, activity = delivery.inbox, delivery.activity
         if inbox is None:
             inbox, activity = await self._address(delivery, signer)
         body = activity.encode()
-        headers = signatures.sign_request("POST", inbox, body, signer[0], signer[1], clock.now())
+        headers = signatures.sign_request("POST", inbox, body, signer[0], signer[1], clock.now(), signer[2])
         headers.update({"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON})
         return await net.post(inbox, body, allow_private=self.fed.allow_private, timeout=POST_TIMEOUT,
                               headers=headers)
 
-    async def _address(self, delivery: Delivery, signer: tuple[str, str]) -> tuple[str, str]:
+    async def _address(self, delivery: Delivery, signer: tuple[str, str, int]) -> tuple[str, str]:
         """Resolve the recipient once, and keep their inbox and the completed activity on the row."""
         actor = await actor_for_acct(self.fed, delivery.recipient, signer)
         activity = json.dumps(address(json.loads(delivery.activity), actor.uri))

@@ -9,6 +9,8 @@ key stays in the database: it is read only to sign, and never served or logged.
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,6 +23,14 @@ from ..storage.federation import KeyPair
 
 KEY_BITS = 2048
 MIN_REMOTE_BITS = 2048  # a weaker remote key is refused, as Mastodon refuses < 2048
+CACHED_KEYS = 256  # loaded private keys kept per process, the most recently used
+
+# Loading a PEM private key checks the RSA key's consistency, tens of milliseconds of
+# CPU: once per user per process is enough. user id → (PEM, key); the PEM is kept to
+# be compared, so a key that is not the cached one (an id reused after a restore, a
+# second instance in one test process, a replaced row) is loaded afresh, never mixed up.
+_private_keys: OrderedDict[int, tuple[str, rsa.RSAPrivateKey]] = OrderedDict()
+_private_keys_lock = threading.Lock()  # sign() may run in a worker thread
 
 
 def generate_pems() -> tuple[str, str]:
@@ -46,9 +56,28 @@ async def key_pair(db: Database, user_id: int) -> KeyPair:
     return await db.write(keep)
 
 
-def sign(private_pem: str, data: bytes) -> bytes:
+def private_key(private_pem: str, user_id: int | None = None) -> rsa.RSAPrivateKey:
+    """The loaded key of `private_pem`, from the per-process cache when `user_id` names
+    whose it is (one without an owner, such as a test's stranger key, is not kept)."""
+    if user_id is None:
+        return serialization.load_pem_private_key(private_pem.encode(), password=None)
+    with _private_keys_lock:
+        cached = _private_keys.get(user_id)
+        if cached is not None and cached[0] == private_pem:
+            _private_keys.move_to_end(user_id)
+            return cached[1]
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    with _private_keys_lock:
+        _private_keys[user_id] = (private_pem, key)
+        _private_keys.move_to_end(user_id)
+        while len(_private_keys) > CACHED_KEYS:
+            _private_keys.popitem(last=False)
+    return key
+
+
+def sign(private_pem: str, data: bytes, user_id: int | None = None) -> bytes:
+    """RSA-SHA256 (PKCS#1 v1.5) signature of `data`; pass `user_id` to reuse the loaded key."""
+    return private_key(private_pem, user_id).sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
 def load_public(pem: str) -> rsa.RSAPublicKey | None:

@@ -50,8 +50,9 @@ def body_digest(body: bytes) -> str:
 
 
 def sign_request(method: str, url: str, body: bytes | None, key_id: str, private_pem: str,
-                 now: float) -> dict[str, str]:
-    """The headers that sign a request: Host, Date, Digest (with a body) and Signature."""
+                 now: float, user_id: int | None = None) -> dict[str, str]:
+    """The headers that sign a request: Host, Date, Digest (with a body) and Signature.
+    `user_id`, the key's owner, lets keys.sign reuse the key it loaded before."""
     parts = urlsplit(url)
     headers = {"Host": parts.netloc, "Date": formatdate(now, usegmt=True)}
     names = ["(request-target)", "host", "date"]
@@ -61,7 +62,7 @@ def sign_request(method: str, url: str, body: bytes | None, key_id: str, private
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     lowered = {k.lower(): v for k, v in headers.items()}
     signed = signing_string(names, method, target, lambda name: lowered.get(name), {})
-    value = base64.b64encode(keys.sign(private_pem, signed)).decode()
+    value = base64.b64encode(keys.sign(private_pem, signed, user_id)).decode()
     headers["Signature"] = (f'keyId="{key_id}",algorithm="rsa-sha256",'
                             f'headers="{" ".join(names)}",signature="{value}"')
     return headers
