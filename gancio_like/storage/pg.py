@@ -42,6 +42,8 @@ from .db import MAX_GROUP, EpochCache, StorageUnavailable, Transaction
 log = logging.getLogger("fync.db")
 
 WRITE_LOCK_KEY = 0x46796E63  # "Fync": the advisory lock every write transaction holds
+# Every write transaction starts so: the lock serializes writers across processes.
+BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
 CHANNEL = "fync_caches_"  # + the schema: instances sharing a database don't empty each other's caches
 LISTENER_RETRY_SECONDS = 1.0
 
@@ -87,6 +89,11 @@ async def _setup_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("numeric", encoder=str, decoder=_number, schema="pg_catalog", format="text")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool connections only read, so a returned one has no session state to undo: skip
+    asyncpg's reset query, a round trip on every release."""
+
+
 def _storage_error(exc: BaseException) -> BaseException:
     """asyncpg's error → the class the SQLite backend raises for the same fault."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
@@ -113,7 +120,8 @@ class PgDatabase:
 
     def __init__(self, url: str, pool_size: int = 10):
         self.url, self.pool_size = url, pool_size
-        self._pool: asyncpg.Pool | None = None
+        self._pool: asyncpg.Pool | None = None  # reads
+        self._writer: asyncpg.Connection | None = None
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task | None = None
         self._write_lock = asyncio.Lock()
@@ -135,7 +143,7 @@ class PgDatabase:
         try:
             self._pool = await asyncpg.create_pool(
                 self.url, min_size=1, max_size=self.pool_size, init=_setup_connection,
-                server_settings={"application_name": "fync"})
+                reset=_keep_session, server_settings={"application_name": "fync"})
         except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
             raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
         self._caching(False)
@@ -156,9 +164,12 @@ class PgDatabase:
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer.close()
         if self._pool is not None:
             await self._pool.close()
-        self._pool = self._listener = None
+        self._pool = self._listener = self._writer = None
 
     async def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL keeps its own write-ahead log."""
@@ -228,10 +239,6 @@ class PgDatabase:
             if await self._listen():
                 return
 
-    async def _tell_others(self, conn: asyncpg.Connection) -> None:
-        """Inside the transaction: delivered to the other processes at COMMIT."""
-        await conn.execute("SELECT pg_notify($1, $2)", self._channel, self._sender)
-
     # -- reads ------------------------------------------------------------------------
     async def fetchone(self, sql: str, params: Iterable[Any] = ()):
         try:
@@ -249,29 +256,42 @@ class PgDatabase:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    # -- writes, statement by statement ---------------------------------------------------
+    # -- writes: one connection, one transaction at a time, few round trips ---------------
+    async def _writer_connection(self) -> asyncpg.Connection:
+        """The connection this process writes through (under the write lock): made on first
+        use, and again after it broke. Not from the pool: no acquire, no reset query."""
+        if self._writer is None or self._writer.is_closed():
+            try:
+                self._writer = await asyncpg.connect(self.url, server_settings={"application_name": "fync-write"})
+                await _setup_connection(self._writer)
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
+        return self._writer
+
+    def _commit_sql(self, tell_others: bool) -> str:
+        """COMMIT, after the NOTIFY that other processes act on when it completes."""
+        if not tell_others:
+            return "COMMIT"
+        return f"SELECT pg_notify('{self._channel}', '{self._sender}'); COMMIT"
+
+    @staticmethod
+    async def _abort(conn: asyncpg.Connection) -> None:
+        with contextlib.suppress(Exception):
+            if not conn.is_closed() and conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator["PgTransaction"]:
         async with self._write_lock:
+            conn = await self._writer_connection()
+            tx = PgTransaction(self, conn)
+            await _call(conn.execute, BEGIN)
             try:
-                conn = await self._pool.acquire()
-            except Exception as exc:
-                raise _storage_error(exc) from exc
-            try:
-                tx = PgTransaction(self, conn)
-                transaction = conn.transaction()
-                await _call(transaction.start)
-                try:
-                    await _call(conn.execute, "SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
-                    yield tx
-                    await _call(self._tell_others, conn)
-                    await _call(transaction.commit)
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await transaction.rollback()
-                    raise
-            finally:
-                await self._pool.release(conn)
+                yield tx
+                await _call(conn.execute, self._commit_sql(True))
+            except BaseException:
+                await self._abort(conn)
+                raise
         self.invalidate()
         self._after_commit(tx)
 
@@ -323,32 +343,30 @@ class PgDatabase:
                     future.set_exception(error)
 
     async def _run_group(self, batch) -> list[tuple]:
-        """BEGIN, the lock, each body in a SAVEPOINT, COMMIT: one transaction for the batch."""
-        async with self._pool.acquire() as conn:
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
-                outcomes = [await self._run_one(conn, body) for body, _ in batch]
-                if any(tx is not None and tx.invalidates for _, _, tx in outcomes):
-                    await self._tell_others(conn)
-                await transaction.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await transaction.rollback()
-                raise
+        """BEGIN, the lock, each body in a SAVEPOINT, COMMIT: one transaction for the batch.
+        Neighbouring control statements share a round trip (simple query protocol)."""
+        conn = await self._writer_connection()
+        await conn.execute(BEGIN + "; SAVEPOINT body")
+        try:
+            outcomes = []
+            for i, (body, _) in enumerate(batch):
+                if i:
+                    await conn.execute("RELEASE SAVEPOINT body; SAVEPOINT body")
+                outcomes.append(await self._run_one(conn, body))
+            tell = any(tx is not None and tx.invalidates for _, _, tx in outcomes)
+            await conn.execute("RELEASE SAVEPOINT body; " + self._commit_sql(tell))
+        except BaseException:
+            await self._abort(conn)
+            raise
         return outcomes
 
     async def _run_one(self, conn: asyncpg.Connection, body) -> tuple:
         tx = PgTransaction(self, conn)
-        await conn.execute("SAVEPOINT body")
         try:
             result = await body(tx)
         except Exception as exc:
-            await conn.execute("ROLLBACK TO SAVEPOINT body")
-            await conn.execute("RELEASE SAVEPOINT body")
+            await conn.execute("ROLLBACK TO SAVEPOINT body")  # the savepoint stays, for the next body
             return None, _storage_error(exc), None
-        await conn.execute("RELEASE SAVEPOINT body")
         return result, None, tx
 
 
