@@ -134,8 +134,8 @@ async def issue(ctx: OAuthContext, tx: Transaction, *, grant_id: int, client_id:
     access, refresh = credentials.new_token(), credentials.new_token()
     access_exp = now + oauth.access_token_ttl if oauth.access_token_ttl else None
     refresh_exp = now + oauth.refresh_token_ttl if oauth.refresh_token_ttl else None
-    await token_store.insert_token(tx, credentials.digest(access), grant_id, "access", access_scope, now, access_exp)
-    await token_store.insert_token(tx, credentials.digest(refresh), grant_id, "refresh", refresh_scope, now, refresh_exp)
+    await token_store.insert_token_pair(tx, grant_id, now, (credentials.digest(access), access_scope, access_exp),
+                                        (credentials.digest(refresh), refresh_scope, refresh_exp))
     tx.notify(TokenIssued, client_id=client_id, user_id=user_id, scope=access_scope, grant_type=grant_type)
     body = {"access_token": access, "token_type": "Bearer", "refresh_token": refresh, "scope": access_scope}
     if access_exp is not None:

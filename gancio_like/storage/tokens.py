@@ -76,6 +76,15 @@ async def insert_token(tx: Transaction, token_hash: bytes, grant_id: int, kind: 
                      "VALUES (?, ?, ?, ?, ?, ?)", (token_hash, grant_id, kind, scope, now, expires_at))
 
 
+async def insert_token_pair(tx: Transaction, grant_id: int, now: int,
+                            access: tuple[bytes, str, int | None], refresh: tuple[bytes, str, int | None]) -> None:
+    """What every grant issues, (digest, scope, expires_at) each, in one statement: one
+    statement less per token request (a round trip less on PostgreSQL)."""
+    await tx.execute("INSERT INTO tokens (token_hash, grant_id, kind, scope, created_at, expires_at) "
+                     "VALUES (?, ?, 'access', ?, ?, ?), (?, ?, 'refresh', ?, ?, ?)",
+                     (access[0], grant_id, access[1], now, access[2], refresh[0], grant_id, refresh[1], now, refresh[2]))
+
+
 _TOKEN_ROW = ("SELECT t.token_hash, t.kind, t.scope, t.created_at, t.expires_at, t.spent_at, "
               "t.revoked_at, t.grant_id, g.client_pk, g.user_id, g.revoked_at AS grant_revoked_at, "
               "c.client_id, c.status AS client_status, u.username "
