@@ -163,7 +163,10 @@ class Database:
                     await asyncio.get_running_loop().run_in_executor(self._chores, _passive_checkpoint, self.path)
 
     def cache(self, name: str) -> EpochCache:
-        return self.caches.setdefault(name, EpochCache())
+        cache = self.caches.get(name)  # not setdefault: that would build a cache per call
+        if cache is None:
+            cache = self.caches[name] = EpochCache()
+        return cache
 
     async def fresh_cache(self, name: str) -> EpochCache:
         """The cache to read rows from, emptied first if another process (a `fync client

@@ -114,7 +114,7 @@ def _rowcount(status: str) -> int:
 
 
 class PgDatabase:
-    """A pool for reads and writes, one listening connection, and the row caches."""
+    """A pool for reads, one connection for writes, one listening connection, and the row caches."""
 
     dialect = "postgresql"
 
