@@ -422,3 +422,19 @@ async def test_concurrent_refresh_exactly_one_wins(browser, make_user, db):
     assert all(r.json()["error"] == "invalid_grant" for r in results if r.code == 400)
     assert await count(db, "tokens", "kind = 'refresh'") == 2
     assert await count(db, "grants", "revoked_at IS NOT NULL") == 1  # reuse of a spent token ends the family
+
+
+@pytest.mark.gen_test
+async def test_refresh_records_last_use_to_the_minute(browser, make_user, db, monkeypatch):
+    """/settings/apps shows "last used" to the minute: a refresh within a minute of the
+    last recorded use writes nothing more, a later one moves it."""
+    client = await setup(browser, make_user)
+    tokens = await tokens_for(browser, client)
+    first = await db.fetchval("SELECT last_used_at FROM grants")
+    move_clock(monkeypatch, 30)
+    r = await refresh(browser, client, tokens["refresh_token"])
+    assert r.code == 200, r.text
+    assert await db.fetchval("SELECT last_used_at FROM grants") == first
+    move_clock(monkeypatch, 90)
+    assert (await refresh(browser, client, r.json()["refresh_token"])).code == 200
+    assert await db.fetchval("SELECT last_used_at FROM grants") >= first + 60

@@ -105,7 +105,7 @@ async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, st
         if not reused:
             scope = _narrowed(ctx, params.get("scope"), frozenset(row["scope"].split()))
             await token_store.mark_token_spent(tx, token_hash, now)
-            await token_store.touch_grant(tx, row["grant_id"], now)
+            await token_store.touch_grant(tx, row["grant_id"], now, row["grant_last_used_at"])
             return await issue(ctx, tx, grant_id=row["grant_id"], client_id=client.client_id,
                                user_id=row["user_id"], access_scope=format_scope(scope),
                                refresh_scope=row["scope"], now=now, grant_type="refresh_token")

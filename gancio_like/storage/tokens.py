@@ -87,6 +87,7 @@ async def insert_token_pair(tx: Transaction, grant_id: int, now: int,
 
 _TOKEN_ROW = ("SELECT t.token_hash, t.kind, t.scope, t.created_at, t.expires_at, t.spent_at, "
               "t.revoked_at, t.grant_id, g.client_pk, g.user_id, g.revoked_at AS grant_revoked_at, "
+              "g.last_used_at AS grant_last_used_at, "
               "c.client_id, c.status AS client_status, u.username "
               "FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_pk "
               "JOIN users u ON u.id = g.user_id WHERE t.token_hash = ?")
@@ -140,8 +141,14 @@ async def mark_token_spent(tx: Transaction, token_hash: bytes, now: int) -> bool
     return changed == 1
 
 
-async def touch_grant(tx: Transaction, grant_id: int, now: int) -> None:
-    await tx.execute("UPDATE grants SET last_used_at = ? WHERE id = ?", (now, grant_id))
+LAST_USED_PRECISION = 60  # seconds: /settings/apps shows "last used" to the minute
+
+
+async def touch_grant(tx: Transaction, grant_id: int, now: int, last_used_at: int | None) -> None:
+    """Record the grant's use, unless it was recorded within the last minute: nobody can
+    see the difference, and an app refreshing often saves a statement per refresh."""
+    if last_used_at is None or now - last_used_at >= LAST_USED_PRECISION:
+        await tx.execute("UPDATE grants SET last_used_at = ? WHERE id = ?", (now, grant_id))
 
 
 async def revoke_token(tx: Transaction, token_hash: bytes, reason: str = "revoked") -> None:
