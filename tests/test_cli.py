@@ -230,6 +230,16 @@ def test_backup_into_a_missing_folder(instance):
     assert_one_line_error(fync(instance, "backup", str(instance / "no" / "such" / "b.db")))
 
 
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_backup_and_restore_on_postgresql_point_to_pg_dump(instance, command):
+    """SPEC's `fync backup` is SQLite's backup API: on PostgreSQL it says what to use,
+    before connecting anywhere, and writes no file."""
+    env = clean_env(FYNC_DATABASE_URL="postgresql://fync:s3cret@127.0.0.1:1/fync")
+    result = fync(instance, command, str(instance / "b.db"), env=env)
+    assert_one_line_error(result, "pg_dump" if command == "backup" else "pg_restore")
+    assert "s3cret" not in result.stderr and not (instance / "b.db").exists()
+
+
 # -- configuration errors --------------------------------------------------------------------------
 
 

@@ -123,6 +123,11 @@ def test_absolute_data_dir_is_kept(tmp_path):
     assert cfg.data_dir == tmp_path / "abs"
 
 
+def test_database_url_takes_sqlite_or_postgresql_only(tmp_path):
+    assert load_text(tmp_path, '[database]\nurl = "postgresql://fync@db/fync"\n').database.url.startswith("postgresql")
+    assert_refused("[database] url", path=str(write_toml(tmp_path, '[database]\nurl = "mysql://db/fync"\n')), env={})
+
+
 def test_database_url_relative_to_the_files_folder(tmp_path):
     cfg = load_text(tmp_path, '[database]\nurl = "sqlite:///db/main.db"\n')
     assert cfg.database_path == tmp_path / "db" / "main.db"

@@ -76,26 +76,87 @@ class EpochCache:
         self._entries.clear()
 
 
-class Database:
+class Store:
+    """What both backends share (SQLite here, PostgreSQL in pg.py): the row caches,
+    the group-commit queue, and answering each caller once its group committed.
+    A backend supplies `_commit_group(batch)` → one (result, error, tx) per body."""
+
+    def __init__(self):
+        self._write_lock = asyncio.Lock()
+        self._queue: list[tuple[Callable, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+        self.caches: dict[str, EpochCache] = {}
+        self._caches_on = True  # PostgreSQL turns them off while it cannot hear other processes
+        # Set by the plugin host: the hook names someone listens to, and how to tell them.
+        self.wanted: frozenset[str] = frozenset()
+        self.dispatch = None
+
+    def cache(self, name: str) -> EpochCache:
+        cache = self.caches.get(name)  # not setdefault: that would build a cache per call
+        if cache is None:
+            cache = self.caches[name] = EpochCache()
+            cache.enabled = self._caches_on
+        return cache
+
+    def invalidate(self) -> None:
+        for cache in self.caches.values():
+            cache.clear()
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def _after_commit(self, tx: "Transaction") -> None:
+        if tx.invalidates:
+            self.invalidate()
+        for notification in tx.notifications:
+            self.dispatch(notification)
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One write statement in its own transaction; returns the rows changed."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    # -- writes of the hot paths, grouped ---------------------------------------------
+    async def write(self, body: Callable[["Transaction"], Awaitable[Any]]):
+        """Run `body(tx)` inside a group commit → its result, once committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((body, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # one more loop turn: requests read in it join this group
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            async with self._write_lock:
+                outcomes = await self._commit_group(batch)
+            for (_, future), (result, error, tx) in zip(batch, outcomes):
+                if tx is not None:
+                    self._after_commit(tx)
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(error)
+
+
+class Database(Store):
     """The writer connection (used on the loop), a reader connection, and a thread
     for the slow chores (folding the WAL, backups)."""
 
     dialect = "sqlite"
 
     def __init__(self, path: Path):
+        super().__init__()
         self.path = Path(path)
         self._reader: aiosqlite.Connection | None = None
         self._conn: sqlite3.Connection | None = None
         self._chores = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fync-db-chores")
-        self._write_lock = asyncio.Lock()
-        self._queue: list[tuple[Callable, asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
         self._folder: asyncio.Task | None = None
-        self.caches: dict[str, EpochCache] = {}
         self._data_version = None  # of the last look at other connections' commits
-        # Set by the plugin host: the hook names someone listens to, and how to tell them.
-        self.wanted: frozenset[str] = frozenset()
-        self.dispatch = None
 
     async def open(self, read_only: bool = False) -> "Database":
         """Open for serving; `read_only` for tools that only look (doctor, stats): no
@@ -162,12 +223,6 @@ class Database:
                 if wal.stat().st_size >= WAL_FOLD_BYTES:
                     await asyncio.get_running_loop().run_in_executor(self._chores, _passive_checkpoint, self.path)
 
-    def cache(self, name: str) -> EpochCache:
-        cache = self.caches.get(name)  # not setdefault: that would build a cache per call
-        if cache is None:
-            cache = self.caches[name] = EpochCache()
-        return cache
-
     async def fresh_cache(self, name: str) -> EpochCache:
         """The cache to read rows from, emptied first if another process (a `fync client
         disable` from the shell) committed since the last look: SQLite's data_version
@@ -180,10 +235,6 @@ class Database:
                 self.invalidate()
         return self.cache(name)
 
-    def invalidate(self) -> None:
-        for cache in self.caches.values():
-            cache.clear()
-
     # -- reads -----------------------------------------------------------------
     # execute_fetchall is one hop to the reader's thread; execute + fetch +
     # close would be three, on every request.
@@ -193,10 +244,6 @@ class Database:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         return list(await self._reader.execute_fetchall(sql, tuple(params)))
-
-    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
 
     # -- writes, statement by statement ------------------------------------------
     @contextlib.asynccontextmanager
@@ -222,17 +269,6 @@ class Database:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
 
-    def _after_commit(self, tx: "Transaction") -> None:
-        if tx.invalidates:
-            self.invalidate()
-        for notification in tx.notifications:
-            self.dispatch(notification)
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One write statement in its own transaction; returns the rows changed."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
-
     async def run_script(self, script: str) -> None:
         """Run a multi-statement script under the write lock (migrations)."""
         async with self._write_lock:
@@ -249,35 +285,16 @@ class Database:
             await self._reader.backup(dest)
 
     # -- writes of the hot paths, grouped ---------------------------------------------
-    async def write(self, body: Callable[["Transaction"], Awaitable[Any]]):
-        """Run `body(tx)` inside a group commit → its result, once committed."""
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append((body, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # one more loop turn: requests read in it join this group
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-            async with self._write_lock:
-                self._reopen_if_read_only()
-                try:
-                    outcomes = _guarded(self._run_group, batch)
-                except BaseException as exc:
-                    outcomes = [(None, exc, None)] * len(batch)
-                for _, error, _ in outcomes:
-                    self._note_fault(error)
-            for (_, future), (result, error, tx) in zip(batch, outcomes):
-                if tx is not None:
-                    self._after_commit(tx)
-                if future.done():
-                    continue
-                if error is None:
-                    future.set_result(result)
-                else:
-                    future.set_exception(error)
+    async def _commit_group(self, batch) -> list[tuple]:
+        """The batch on the writer connection; a fault fails every body of it."""
+        self._reopen_if_read_only()
+        try:
+            outcomes = _guarded(self._run_group, batch)
+        except BaseException as exc:
+            outcomes = [(None, exc, None)] * len(batch)
+        for _, error, _ in outcomes:
+            self._note_fault(error)
+        return outcomes
 
     def _run_group(self, batch) -> list[tuple]:
         """BEGIN, each body in a SAVEPOINT, COMMIT: one transaction for the batch."""

@@ -33,11 +33,11 @@ import os
 import re
 import sqlite3
 from decimal import Decimal
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Iterable
 
 import asyncpg
 
-from .db import MAX_GROUP, EpochCache, StorageUnavailable, Transaction
+from .db import EpochCache, StorageUnavailable, Store, Transaction
 
 log = logging.getLogger("fync.db")
 
@@ -113,28 +113,23 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-class PgDatabase:
+class PgDatabase(Store):
     """A pool for reads, one connection for writes, one listening connection, and the row caches."""
 
     dialect = "postgresql"
 
     def __init__(self, url: str, pool_size: int = 10):
+        super().__init__()
         self.url, self.pool_size = url, pool_size
         self._pool: asyncpg.Pool | None = None  # reads
         self._writer: asyncpg.Connection | None = None
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task | None = None
-        self._write_lock = asyncio.Lock()
-        self._queue: list[tuple[Callable, asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
         self._sender = f"{os.getpid()}:{id(self)}"
         self._channel = CHANNEL
         self._barrier: asyncio.Future | None = None  # the next barrier, not sent yet
         self._barrier_lock = asyncio.Lock()
         self._closed = False
-        self.caches: dict[str, EpochCache] = {}
-        self.wanted: frozenset[str] = frozenset()
-        self.dispatch = None
 
     def __str__(self) -> str:
         return redact(self.url)
@@ -175,17 +170,6 @@ class PgDatabase:
         """Nothing to fold: PostgreSQL keeps its own write-ahead log."""
 
     # -- caches, kept coherent across processes ---------------------------------------
-    def cache(self, name: str) -> EpochCache:
-        cache = self.caches.get(name)
-        if cache is None:
-            cache = self.caches[name] = EpochCache()
-            cache.enabled = self._listener is not None and not self._listener.is_closed()
-        return cache
-
-    def invalidate(self) -> None:
-        for cache in self.caches.values():
-            cache.clear()
-
     async def fresh_cache(self, name: str) -> EpochCache:
         """The cache, once every invalidation committed before this call has reached it."""
         if self._listener is not None:
@@ -206,6 +190,7 @@ class PgDatabase:
 
     def _caching(self, on: bool) -> None:
         self.invalidate()
+        self._caches_on = on
         for cache in self.caches.values():
             cache.enabled = on
 
@@ -252,10 +237,6 @@ class PgDatabase:
         except Exception as exc:
             raise _storage_error(exc) from exc
 
-    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
     # -- writes: one connection, one transaction at a time, few round trips ---------------
     async def _writer_connection(self) -> asyncpg.Connection:
         """The connection this process writes through (under the write lock): made on first
@@ -295,16 +276,6 @@ class PgDatabase:
         self.invalidate()
         self._after_commit(tx)
 
-    def _after_commit(self, tx: "PgTransaction") -> None:
-        if tx.invalidates:
-            self.invalidate()
-        for notification in tx.notifications:
-            self.dispatch(notification)
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
-
     async def run_script(self, script: str) -> None:
         """Several statements in one go (the migrations' bookkeeping table)."""
         async with self.transaction() as tx:
@@ -314,33 +285,12 @@ class PgDatabase:
         raise StorageUnavailable("`fync backup` copies SQLite files; back up PostgreSQL with pg_dump")
 
     # -- writes of the hot paths, grouped -------------------------------------------------
-    async def write(self, body: Callable[["PgTransaction"], Awaitable[Any]]):
-        """Run `body(tx)` inside a group commit → its result, once committed."""
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append((body, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-            async with self._write_lock:
-                try:
-                    outcomes = await self._run_group(batch)
-                except BaseException as exc:
-                    error = _storage_error(exc)
-                    outcomes = [(None, error, None)] * len(batch)
-            for (_, future), (result, error, tx) in zip(batch, outcomes):
-                if tx is not None:
-                    self._after_commit(tx)
-                if future.done():
-                    continue
-                if error is None:
-                    future.set_result(result)
-                else:
-                    future.set_exception(error)
+    async def _commit_group(self, batch) -> list[tuple]:
+        """The batch on the writer connection; a fault fails every body of it."""
+        try:
+            return await self._run_group(batch)
+        except BaseException as exc:
+            return [(None, _storage_error(exc), None)] * len(batch)
 
     async def _run_group(self, batch) -> list[tuple]:
         """BEGIN, the lock, each body in a SAVEPOINT, COMMIT: one transaction for the batch.
@@ -381,10 +331,8 @@ class PgTransaction(Transaction):
     """One connection inside a write transaction; the same methods as db.Transaction."""
 
     def __init__(self, db: PgDatabase, conn: asyncpg.Connection):
-        self._db, self.conn = db, conn
-        self._wanted = db.wanted
-        self.notifications: list = []
-        self.invalidates = False
+        super().__init__(db)
+        self.conn = conn
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         return _rowcount(await _call(self.conn.execute, translate(sql), *params))
@@ -403,17 +351,3 @@ class PgTransaction(Transaction):
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list:
         return await _call(self.conn.fetch, translate(sql), *params)
-
-    async def fetchval(self, sql: str, params: Iterable[Any] = ()):
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
-    def invalidate(self) -> None:
-        self.invalidates = True
-
-    def listens(self, make) -> bool:
-        return make.hook in self._wanted
-
-    def notify(self, make, **fields) -> None:
-        if make.hook in self._wanted:
-            self.notifications.append(make(**fields))
