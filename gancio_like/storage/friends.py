@@ -174,6 +174,7 @@ signals(id, shared, mutual, tag) AS (
 scored(id, shared, mutual, tags) AS (
     SELECT id, sum(shared), sum(mutual), group_concat(tag, char(31)) FROM signals GROUP BY id)
 SELECT u.id, u.username, u.display_name, u.bio, u.is_admin, u.created_at,
+       u.email, u.timezone, u.locale, u.avatar_version,
        (SELECT group_concat(tag, char(31)) FROM user_interests WHERE user_id = u.id) AS interests,
        s.shared, s.mutual, s.tags
 FROM scored AS s JOIN users AS u ON u.id = s.id
