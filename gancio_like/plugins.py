@@ -118,8 +118,8 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r}: scope {scope!r} must be named {name}:<action>")
                 try:
                     registry.add(scope, description, owner=name)
-                except ValueError as exc:
-                    raise PluginError(f"plugin {name!r}: {exc}") from exc
+                except ValueError as exc:  # its message already names the plugin
+                    raise PluginError(str(exc)) from exc
 
     def routes(self, core: list[tuple], registry: ScopeRegistry) -> list[tuple]:
         """The plugins' API routes, each checked before the server starts."""
