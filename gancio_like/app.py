@@ -29,7 +29,7 @@ from .services.apps import Reveals
 from .services.throttle import throttle_for
 from .storage import migrate, tokens
 from .storage.db import Database
-from .storage.engine import database_for, is_postgres
+from .storage.engine import database_for, dialect, is_postgres
 from .storage.engine import describe as describe_database
 
 log = logging.getLogger("fync")
@@ -108,11 +108,13 @@ def load_secret(data_dir: Path) -> str:
 
 
 async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
-    """Open the database, load plugins and apply every pending migration."""
+    """Load plugins, open the database and apply every pending migration. Without its
+    migrations (a broken install) fync stops before it creates or opens anything."""
     plugins = PluginHost.load(cfg)
+    migrations = plugins.migrations(dialect(cfg))
     db = await database_for(cfg).open()
     try:
-        await migrate.apply(db, plugins.migrations(db.dialect))
+        await migrate.apply(db, migrations)
     except Exception:
         await db.close()
         raise

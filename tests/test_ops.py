@@ -50,6 +50,15 @@ async def test_health_503_when_a_migration_is_pending(browser, app, monkeypatch)
 
 
 @pytest.mark.gen_test
+async def test_health_503_when_the_code_knows_no_core_migration(browser, app, monkeypatch):
+    """An empty list would otherwise compare as "current" against an empty schema."""
+    monkeypatch.setattr(app, "migrations", [m for m in app.migrations if m.owner != "core"])
+    r = await browser.get("/health")
+    assert r.code == 503
+    assert r.json() == {"status": "error", "database": "unknown", "migrations": "missing", "missing": "core"}
+
+
+@pytest.mark.gen_test
 async def test_health_503_when_an_applied_migration_differs(browser, app, monkeypatch):
     edited = [Migration(m.owner, m.name, m.sql + "\n-- edited") for m in app.migrations]
     monkeypatch.setattr(app, "migrations", edited)
