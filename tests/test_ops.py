@@ -271,3 +271,15 @@ def test_deploy_scripts_parse(script):
     assert subprocess.run(["sh", "-n", str(DEPLOY / script)]).returncode == 0
     assert os.access(DEPLOY / script, os.X_OK)
     assert "FYNC_BACKUP" not in (DEPLOY / script).read_text()  # FYNC_* names are config keys
+
+
+def test_deploy_files_run_the_fync_deploy_md_installs():
+    """docs/deploy.md installs Fync into the venv /opt/fync (no editable checkout); every
+    deploy/ file must run that copy, and the backup script from where the doc puts it."""
+    doc = (DEPLOY.parent / "docs" / "deploy.md").read_text()
+    assert "python3 -m venv /opt/fync\n" in doc and "pip install -e" not in doc
+    assert "REPOSITORY-ADDRESS" not in doc  # the clone URL is explained, not a placeholder
+    for name in ("fync.service", "fync", "fync-backup"):
+        assert "/opt/fync/bin/fync" in (DEPLOY / name).read_text(), name
+    assert "ExecStart=/usr/local/sbin/fync-backup" in (DEPLOY / "fync-backup.service").read_text()
+    assert "deploy/fync-backup /usr/local/sbin/fync-backup" in doc
