@@ -272,7 +272,9 @@ async def test_actor_document(instances, accept):
     assert r.headers["Content-Type"] == AP and "Accept" in r.headers["Vary"]
     doc = r.json()
     url = alice.actor
-    assert doc["@context"] == ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
+    assert doc["@context"] == ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1",
+                              {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"}]
+    assert doc["manuallyApprovesFollowers"] is True
     assert {k: doc[k] for k in ("id", "type", "preferredUsername", "name", "url", "inbox", "outbox",
                                 "followers", "following")} == {
         "id": url, "type": "Person", "preferredUsername": "alice", "name": "Alice A", "url": f"{a.base}/u/alice",

@@ -26,6 +26,10 @@ from . import Federation, host_of, keys, signatures, webfinger
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+# An actor's context declares every term it uses, as Mastodon's do: the two contexts
+# define all but `manuallyApprovesFollowers`, which JSON-LD processors (Fedify) would
+# otherwise drop, reading a Fync account as one anybody may follow unasked.
+ACTOR_CONTEXT = [AS_CONTEXT, SECURITY_CONTEXT, {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"}]
 ACTIVITY_JSON = "application/activity+json"
 ACCEPT = f'{ACTIVITY_JSON}, application/ld+json; profile="{AS_CONTEXT}"'
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
@@ -74,8 +78,8 @@ async def person(fed: Federation, user: User) -> dict:
     url = actor_url(fed.issuer, user.username)
     pair = await keys.key_pair(fed.db, user.id)
     bio = html.escape(user.bio).replace("\n", "<br>")
-    return {
-        "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+    doc = {
+        "@context": ACTOR_CONTEXT,
         "id": url, "type": "Person",
         "preferredUsername": user.username, "name": user.shown_name,
         "summary": f"<p>{bio}</p>" if bio else "",
@@ -88,6 +92,17 @@ async def person(fed: Federation, user: User) -> dict:
         "publicKey": {"id": key_id(fed.issuer, user.username), "owner": url, "publicKeyPem": pair.public_pem},
         "endpoints": {"sharedInbox": f"{fed.issuer}/inbox"},
     }
+    avatar = avatar_image(fed.issuer, user)
+    if avatar is not None:
+        doc["icon"] = {"type": "Image", "url": avatar[0], "mediaType": avatar[1]}
+    return doc
+
+
+def avatar_image(issuer: str, user: User) -> tuple[str, str] | None:
+    """(absolute URL, media type) of the user's picture, for the actor's `icon`. None
+    until accounts have pictures (the people issue fills this in): no `icon` is better
+    than one whose URL answers 404."""
+    return None
 
 
 async def local_user(fed: Federation, name: str) -> User:
