@@ -62,6 +62,17 @@ async def test_a_correctly_signed_follow_is_a_friend_request(peers, shared):
     assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)]
 
 
+@SLOW
+@pytest.mark.parametrize("content_type", ['application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+                                          "application/ld+json", "application/json"])
+async def test_activities_are_taken_in_every_activitystreams_media_type(peers, content_type):
+    """ActivityPub §7: `application/ld+json` with the profile is the activity media type too."""
+    alice, _, bob = await peers()
+    r = await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob), content_type=content_type)
+    assert r.code == 202, r.text
+    assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)]
+
+
 # -- broken signatures: 401, no change ----------------------------------------------------------
 
 BROKEN = {
@@ -184,6 +195,50 @@ async def test_inbox_of_an_unknown_user_and_get(peers):
     assert r.code == 404
     r = await bob.browser.get("/users/bob/inbox")
     assert r.code == 405
+
+
+# -- a friendship ended from the other side -----------------------------------------------------
+
+
+async def befriended_by_hand(alice, bob) -> tuple[dict, str]:
+    """alice's Follow, signed by hand, accepted by bob: friends on bob's side (B runs no
+    worker, so its Accept and follow-back stay queued) → (alice's Follow, bob's Follow's id)."""
+    asked = follow(alice, bob)
+    assert (await signed_post(alice, f"{bob.actor}/inbox", asked)).code == 202
+    [request] = (await bob.call("/api/friends/requests")).json()["incoming"]
+    assert (await bob.call(f"/api/friends/requests/{request['id']}/accept", "POST")).code == 200
+    assert await bob.friends() == [alice.acct]
+    back = await bob.instance.db.fetchval("SELECT activity_id FROM friend_requests WHERE from_user_id = ?", (bob.id,))
+    return asked, back
+
+
+def ending(kind: str, alice, bob, asked: dict, back: str) -> dict:
+    """One way alice's instance may end the friendship: Undo her Follow, or Reject bob's —
+    naming it embedded with its id, by its id alone, or embedded by its parties only."""
+    objects = {"undo": asked, "reject": {"id": back, "type": "Follow", "actor": bob.actor, "object": alice.actor},
+               "reject by id": back, "reject without id": {"type": "Follow", "actor": bob.actor, "object": alice.actor}}
+    activity = follow(alice, bob)  # for a fresh id of alice's
+    return {**activity, "type": kind.split()[0].capitalize(), "object": objects[kind]}
+
+
+@SLOW
+@pytest.mark.parametrize("kinds", [("undo",), ("reject",), ("reject by id",), ("reject without id",),
+                                   ("undo", "reject"), ("reject", "undo")])
+async def test_undo_and_reject_each_end_a_friendship_idempotently(peers, kinds):
+    """SPEC §6: a peer's removal is an Undo of its Follow and a Reject of ours; either ends the
+    friendship, and the other one, or the same again, changes nothing (and is answered 202)."""
+    alice, _, bob = await peers()
+    asked, back = await befriended_by_hand(alice, bob)
+    queued = await bob.instance.count("SELECT count(*) FROM deliveries")
+    for kind in kinds + kinds:
+        r = await signed_post(alice, f"{bob.actor}/inbox", ending(kind, alice, bob, asked, back))
+        assert r.code == 202, r.text
+        assert await bob.friends() == []
+    assert await bob.requests() == {"incoming": [], "outgoing": []}
+    assert await bob.instance.count("SELECT count(*) FROM deliveries") == queued  # nothing answered
+    # A Follow now is a new request again, not a follow-back of a friendship still believed in.
+    assert (await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob))).code == 202
+    assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)] and await bob.friends() == []
 
 
 # -- replays and key rotation -------------------------------------------------------------------
