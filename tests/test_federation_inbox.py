@@ -7,6 +7,7 @@ one way each: every broken one is 401 and changes nothing.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import pytest
@@ -14,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from tornado.httputil import HTTPHeaders
 
 from federation_helpers import Instance, follow, signed_post
-from gancio_like import net
-from gancio_like.federation import delivery, inbox, keys, signatures
+from gancio_like import federation, net
+from gancio_like.federation import actors, delivery, inbox, keys, signatures
 from gancio_like.storage import federation as fed_store
 
 SLOW = pytest.mark.gen_test(timeout=60)
@@ -239,6 +240,59 @@ async def test_undo_and_reject_each_end_a_friendship_idempotently(peers, kinds):
     # A Follow now is a new request again, not a follow-back of a friendship still believed in.
     assert (await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob))).code == 202
     assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)] and await bob.friends() == []
+
+
+@SLOW
+async def test_an_answer_id_reused_for_another_follow_is_applied(peers):
+    """Hollo gives every Accept to one follower the same id (`#accepts/<follower>`): after a
+    removal, the Accept of bob's new Follow is applied; each delivered twice changes nothing."""
+    alice, _, bob = await peers()
+    for _ in range(2):
+        await bob.ask(alice.acct)  # B runs no worker: its Follow waits in the queue, A answers by hand
+        follow_id = await bob.instance.db.fetchval(
+            "SELECT activity_id FROM friend_requests WHERE from_user_id = ? AND status = 'pending'", (bob.id,))
+        accept = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{alice.actor}#accepts/{bob.actor}",
+                  "type": "Accept", "actor": alice.actor,
+                  "object": {"id": follow_id, "type": "Follow", "actor": bob.actor, "object": alice.actor}}
+        for _ in range(2):
+            assert (await signed_post(alice, f"{bob.actor}/inbox", accept)).code == 202
+            assert await bob.friends() == [alice.acct] and (await bob.requests())["outgoing"] == []
+        reject = ending("reject without id", alice, bob, {}, "")
+        assert (await signed_post(alice, f"{bob.actor}/inbox", reject)).code == 202
+        assert await bob.friends() == []
+
+
+@SLOW
+async def test_overlong_ids_are_refused(peers):
+    """Ids are stored and indexed (PostgreSQL's indexes take ~2.7 KB a row at most): one
+    over MAX_ID_BYTES is a 400 and changes nothing."""
+    alice, _, bob = await peers()
+    prefix = f"{alice.instance.base}/activities/"
+    longest = prefix + "x" * (federation.MAX_ID_BYTES - len(prefix))
+    too_long = prefix + secrets.token_hex(2 * federation.MAX_ID_BYTES)
+    r = await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob, too_long))
+    assert r.code == 400 and "longer than 1024 bytes" in r.json()["error_description"]
+    accept = {**follow(alice, bob), "type": "Accept",
+              "object": {"id": too_long, "type": "Follow", "actor": bob.actor, "object": alice.actor}}
+    assert (await signed_post(alice, f"{bob.actor}/inbox", accept)).code == 400
+    assert (await signed_post(alice, f"{bob.actor}/inbox", {**accept, "object": too_long})).code == 400
+    assert await nothing_changed(bob.instance)
+    assert (await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob, longest))).code == 202
+    assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)]
+
+
+def test_an_actor_with_an_overlong_url_or_key_id_is_refused():
+    public, _ = keys.generate_pems()
+
+    def actor(url: str, key_id: str) -> dict:
+        return {"id": url, "type": "Person", "inbox": "https://peer.example/inbox", "preferredUsername": "bob",
+                "publicKey": {"id": key_id, "owner": url, "publicKeyPem": public}}
+    url, long_url = "https://peer.example/users/bob", "https://peer.example/users/" + secrets.token_hex(600)
+    assert actors.parse_actor(url, actor(url, url + "#main-key")).acct == "bob@peer.example"
+    with pytest.raises(actors.ActorError, match="too long"):
+        actors.parse_actor(long_url, actor(long_url, long_url + "#main-key"))
+    with pytest.raises(actors.ActorError, match="no RSA public key"):
+        actors.parse_actor(url, actor(url, long_url + "#main-key"))
 
 
 # -- replays and key rotation -------------------------------------------------------------------

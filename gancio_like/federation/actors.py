@@ -22,7 +22,7 @@ from ..storage import federation as store
 from ..storage import friends as friend_store
 from ..storage import users as user_store
 from ..storage.federation import RemoteActor
-from . import Federation, host_of, keys, signatures, webfinger
+from . import Federation, host_of, keys, signatures, too_long, webfinger
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -140,6 +140,8 @@ async def fetch_actor(fed: Federation, url: str, signer: tuple[str, str, int] | 
 
 def parse_actor(url: str, doc: dict) -> RemoteActor:
     """The RemoteActor a fetched document describes, after the origin checks; ActorError if not."""
+    if too_long(url):
+        raise ActorError(f"the actor URL {url[:200]}… is too long")
     if doc.get("id") != url:
         raise ActorError(f"the document at {url} says it is {str(doc.get('id'))[:200]!r}")
     if doc.get("type") not in ACTOR_TYPES:
@@ -159,7 +161,8 @@ def _own_key(doc: dict, url: str) -> dict:
     found = doc.get("publicKey")
     for key in found if isinstance(found, list) else [found]:
         if (isinstance(key, dict) and key.get("owner") == url and isinstance(key.get("id"), str)
-                and host_of(key["id"]) == host_of(url) and isinstance(key.get("publicKeyPem"), str)
+                and host_of(key["id"]) == host_of(url) and not too_long(key["id"])
+                and isinstance(key.get("publicKeyPem"), str)
                 and keys.load_public(key["publicKeyPem"]) is not None):
             return key
     raise ActorError(f"{url} has no RSA public key of its own (2048 bits or more)")

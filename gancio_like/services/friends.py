@@ -263,7 +263,7 @@ async def receive(db: Database, incoming: Incoming) -> None:
         return
     user = None if incoming.username is None else await user_store.get_user_by_name(db, incoming.username)
     async with db.transaction() as tx:
-        if not await federation_store.insert_seen(tx, incoming.id, incoming.actor.uri, clock.now()):
+        if not await federation_store.insert_seen(tx, incoming.key, incoming.actor.uri, clock.now()):
             return  # delivered before: it already did what it does
         await RECEIVERS[incoming.kind](tx, fed, incoming, user)
 
