@@ -142,6 +142,33 @@ async def test_removal_undoes_our_follow_and_rejects_theirs(pair, started_by):
     assert await alice.friends() == [] and await bob.friends() == []
 
 
+async def deliver_all(instance) -> None:
+    """Run the instance's deliveries by hand until none is due (all delivered, here)."""
+    worker = delivery.DeliveryWorker(instance.app.federation)
+    while await worker.run_once():
+        pass
+    assert await all_delivered(instance)
+
+
+@SLOW
+async def test_an_accept_arriving_after_removal_does_not_befriend_again(instances):
+    """alice removes bob while his Accept of her follow-back is still on its way: when it
+    arrives, the friendship stays ended on both sides (it was re-made on alice's alone)."""
+    a, b = await instances("a", start_worker=False), await instances("b", start_worker=False)
+    alice, bob = await a.person("alice"), await b.person("bob")
+    await bob.ask(alice.acct)
+    await deliver_all(b)  # bob's Follow
+    [request_id] = await incoming_ids(alice)
+    assert (await alice.call(f"/api/friends/requests/{request_id}/accept", "POST")).code == 200
+    await deliver_all(a)  # alice's Accept and follow-back; bob's instance queues its Accept of the latter
+    assert (await alice.call(f"/api/friends/{bob.acct}", "DELETE")).code == 204
+    await deliver_all(a)  # Undo and Reject
+    assert await bob.friends() == []
+    await deliver_all(b)  # the late Accept
+    assert await alice.friends() == [] and await bob.friends() == []
+    assert await alice.requests() == {"incoming": [], "outgoing": []}
+
+
 @SLOW
 async def test_friends_page_shows_remote_friends(pair):
     alice, bob = await pair()

@@ -287,20 +287,21 @@ async def _receive_follow(tx: Transaction, fed: Federation, inc: Incoming, user:
 
 
 async def _receive_answer(tx: Transaction, fed: Federation, inc: Incoming, user: User | None) -> None:
-    """Accept or Reject of our Follow. A Reject after friendship ends it ("remove follower"),
-    even one naming no Follow we know: its parties say enough."""
+    """Accept or Reject of our Follow. Only a pending one is accepted: a follow-back is
+    recorded accepted with the friendship it completes, and its Accept arriving after a
+    removal must not make the friendship again on our side alone. A Reject after
+    friendship ends it ("remove follower"), even one naming no Follow we know."""
     request = await _our_follow(tx, fed, inc, user)
     acct, now = inc.actor.acct, clock.now()
     if request is None:
         if inc.kind == "Reject" and user is not None:
             await store.delete_friendship(tx, user.id, None, acct)
-        return
-    linked = await store.get_friendship_since(tx, request.from_user_id, None, acct) is not None
-    if request.status == "pending":
-        await store.update_request_answered(tx, request.id, "accepted" if inc.kind == "Accept" else "declined", now)
-    if inc.kind == "Accept" and request.status in ("pending", "accepted") and not linked:
-        await _befriend(tx, request, now)
-    elif inc.kind == "Reject" and request.status != "pending" and linked:
+    elif request.status == "pending":
+        accepted = inc.kind == "Accept"
+        await store.update_request_answered(tx, request.id, "accepted" if accepted else "declined", now)
+        if accepted and await store.get_friendship_since(tx, request.from_user_id, None, acct) is None:
+            await _befriend(tx, request, now)
+    elif inc.kind == "Reject":
         await store.delete_friendship(tx, request.from_user_id, None, acct)
 
 
