@@ -47,8 +47,9 @@ def undefined_terms(node) -> list[str]:
 @pytest.fixture
 def with_avatar(monkeypatch):
     """An avatar for everyone, as the people issue will provide: the seam the actor reads."""
-    monkeypatch.setattr(actors, "avatar_image",
-                        lambda issuer, user: (f"{issuer}/avatars/{user.username}.png", "image/png"))
+    async def avatar_image(fed, user):
+        return f"{fed.issuer}/avatars/{user.username}.png", "image/png"
+    monkeypatch.setattr(actors, "avatar_image", avatar_image)
 
 
 @pytest.mark.gen_test

@@ -92,16 +92,16 @@ async def person(fed: Federation, user: User) -> dict:
         "publicKey": {"id": key_id(fed.issuer, user.username), "owner": url, "publicKeyPem": pair.public_pem},
         "endpoints": {"sharedInbox": f"{fed.issuer}/inbox"},
     }
-    avatar = avatar_image(fed.issuer, user)
+    avatar = await avatar_image(fed, user)
     if avatar is not None:
         doc["icon"] = {"type": "Image", "url": avatar[0], "mediaType": avatar[1]}
     return doc
 
 
-def avatar_image(issuer: str, user: User) -> tuple[str, str] | None:
+async def avatar_image(fed: Federation, user: User) -> tuple[str, str] | None:
     """(absolute URL, media type) of the user's picture, for the actor's `icon`. None
-    until accounts have pictures (the people issue fills this in): no `icon` is better
-    than one whose URL answers 404."""
+    until `/avatars/NAME` answers (the people issue fills this in, from avatars.py):
+    no `icon` is better than one whose URL answers 404."""
     return None
 
 
