@@ -8,8 +8,9 @@ an accept racing a decline (or a cancel) has exactly one outcome.
 
 With someone on another instance (SPEC §6) a request is a `Follow`; accepting
 sends `Accept` and a reciprocal `Follow`, declining a `Reject`, cancelling an
-`Undo`, and removing both an `Undo` of our Follow and a `Reject` of theirs. Each is queued (federation/delivery.py) in the transaction of
-the change it announces. Activities coming in (`receive`) follow the same rules:
+`Undo`, and removing both an `Undo` of our Follow and a `Reject` of theirs. Each
+is queued (federation/delivery.py) in the transaction of the change it
+announces. Activities coming in (`receive`) follow the same rules:
 a Follow from someone we asked, or are friends with, is a yes at once — that is
 how the reciprocal Follow lands — so both instances record one mutual friendship
 whichever of the Accept and the Follow arrives first.
