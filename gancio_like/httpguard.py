@@ -2,7 +2,8 @@
 
 Tornado alone answers a body over `max_body_size` with a bare 400, drops a request
 head over `max_header_size` without a word, and keeps no count of requests still
-being received. `GuardedHTTPServer` wraps each request's delegate so that:
+being received. `GuardedHTTPServer` wraps each request's delegate, and each
+connection's stream, so that:
 
 - a `Content-Length` over the limit gets 413, a header block over `HEADER_LIMIT`
   gets 431 and a request line over `URI_LIMIT` gets 414, in the SPEC's JSON error
