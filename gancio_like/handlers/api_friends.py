@@ -8,6 +8,7 @@ from ..pagination import parse_limit
 from ..services import friends, suggestions
 from .api import ApiHandler, requires_scope
 from .api_account import user_json
+from .idempotency import idempotent
 
 
 FRIEND = {"type": "object", "required": ["acct", "username", "display_name", "since"],
@@ -65,6 +66,7 @@ class FriendRequestsHandler(ApiHandler):
                          "outgoing": [request_json(r) for r in outgoing]})
 
     @requires_scope("friends:write")
+    @idempotent
     async def post(self) -> None:
         to = self.json_body().get("to")
         if not isinstance(to, str):
@@ -75,6 +77,7 @@ class FriendRequestsHandler(ApiHandler):
 
 class FriendRequestActionHandler(ApiHandler):
     @requires_scope("friends:write")
+    @idempotent
     async def post(self, request_id: str, action: str) -> None:
         request = await friends.REQUEST_ACTIONS[action](self.db, self.cfg.domain, self.current_user.id, int(request_id))
         self.write_json(request_json(request))

@@ -166,7 +166,7 @@ class JsonHandler(BaseHandler):
 
     def options(self, *args) -> None:
         self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
-        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
         self.set_header("Access-Control-Max-Age", "86400")
         self.set_status(204)
         self.finish()

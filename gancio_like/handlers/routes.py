@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import NotFound
 from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, friends,
-               oauth, openapi, ops, web)
+               oauth, openapi, ops, pwa, web)
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -52,7 +52,7 @@ def core_routes() -> list[tuple]:
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
-        *federation.ROUTES, *ops.ROUTES,
+        *federation.ROUTES, *ops.ROUTES, *pwa.ROUTES,
     ]
 
 
