@@ -86,6 +86,16 @@ def test_the_shell_needs_no_inline_script_or_style():
         assert "innerHTML" not in js and "eval(" not in js and "new Function" not in js, path
 
 
+def test_the_page_preloads_every_module():
+    """One round of fetches, not a waterfall of imports: each module is named in index.html
+    (the first view from the service worker's cache is measured in tests/browser)."""
+    html = (SHELL / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', html))
+    modules = {p.relative_to(SHELL).as_posix() for p in (SHELL / "js").rglob("*.js")} - {"js/main.js"}
+    assert preloaded == modules
+    assert '<script type="module" src="js/main.js"></script>' in html
+
+
 @pytest.mark.gen_test
 async def test_every_precached_file_is_served(browser):
     urls, _ = pwa.shell_files()

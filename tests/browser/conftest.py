@@ -121,12 +121,17 @@ def callback():
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """One browser for the journeys; each test opens its own contexts (cookie jars)."""
+def playwright():
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright):
+    """One browser for the journeys; each test opens its own contexts (cookie jars)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -159,3 +164,27 @@ def names():
     """Fresh usernames, so journeys sharing one server never collide."""
     counter = iter(range(1, 10_000))
     return lambda stem: f"{stem}{next(counter)}"
+
+
+# -- accessibility: axe-core (npm, tests/browser/package.json; `make test` runs `npm ci`) ----------
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_IMPACTS = ("serious", "critical")
+
+
+def axe_check(page, what: str = "") -> list[dict]:
+    """Run axe-core on the page as it is now; fail naming every serious or critical
+    violation. Injected through the DevTools protocol, so it runs under the page's own
+    CSP (which refuses inline scripts). → the minor and moderate ones, for the curious."""
+    if not AXE.is_file():
+        message = f"axe-core is not installed: run `npm ci` in {AXE.parent.parent} (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)")
+    bad = [v for v in violations if v["impact"] in AXE_IMPACTS]
+    assert not bad, f"axe-core on {what or page.url}:\n" + "\n".join(
+        f"- {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in bad)
+    return [v for v in violations if v not in bad]

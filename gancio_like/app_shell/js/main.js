@@ -73,8 +73,7 @@ async function boot() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js", { type: "module", scope: "./" }).catch((e) => console.warn("no service worker:", e));
   }
-  const info = await serverInfo();
-  document.getElementById("instance").textContent = info.instance;
+  document.getElementById("instance").textContent = (await serverInfo()).instance;
   showNetwork();
   addEventListener("online", () => { showNetwork(); sendWaiting(); });
   addEventListener("offline", showNetwork);

@@ -62,7 +62,7 @@ export async function friendsView(root) {
       data.outgoing.length ? section("out-h", "Requests you sent",
         list(data.outgoing, (r) => requestItem(r, false, waiting), "")) : null), { onError: problem(requests) }),
     showResource("friends", (data) => replace(friends, list(data.items,
-      (f) => person(f.acct, f.display_name, f.avatar, h("small", { class: "since" }, `since ${new Date(f.since * 1000).toLocaleDateString()}`)),
+      (f) => person(f.acct, f.display_name, f.avatar, h("small", { class: "since" }, `since ${new Date(f.since * 1000).toLocaleDateString("en-GB", { dateStyle: "medium" })}`)),
       "No friends yet: add someone above, or show them your code.")), { onError: problem(friends) }),
     showResource("suggestions", (data) => replace(suggestions, list(data.items, (s) => person(s.user.acct,
       s.user.display_name, s.user.avatar, h("small", { class: "reasons" }, s.reasons.join(" · ")),

@@ -5,19 +5,17 @@ import { h, announce } from "../dom.js";
 import { auth, stores } from "../session.js";
 import { fetchFresh } from "../resources.js";
 
-let info = null;
+const KEPT = "fync-instance";
+let asking = null;
 
-// {instance}: the instance's name, from the public API index (kept for offline starts).
+// {instance}: the instance's name. The one kept from last time answers at once (the first
+// view never waits for the network); the public API index is asked in the background.
 export async function serverInfo() {
-  if (info) return info;
-  try {
-    const res = await fetch("/api", { headers: { Accept: "application/json" } });
-    info = { instance: (await res.json()).instance };
-    localStorage.setItem("fync-instance", info.instance);
-  } catch {
-    info = { instance: localStorage.getItem("fync-instance") || "Fync" };
-  }
-  return info;
+  const kept = localStorage.getItem(KEPT);
+  asking ??= fetch("/api", { headers: { Accept: "application/json" } }).then((r) => r.json())
+    .then((index) => { localStorage.setItem(KEPT, index.instance); return { instance: index.instance }; })
+    .catch(() => ({ instance: kept || "Fync" }));
+  return kept ? { instance: kept } : asking;
 }
 
 // What the authorization needs, read from the server and checked against each other.
