@@ -60,18 +60,29 @@ def document(cfg, scopes, routes: list[Route]) -> dict:
 
 # --- API handlers -------------------------------------------------------------------
 
+def uri_template(route: Route) -> str:
+    """The route's path with a `{name}` per parameter, as the document and `GET /api` show it."""
+    groups, template = path_template(route.pattern)
+    return template.format(*(f"{{{name}}}" for name in _slot_names(route, groups)))
+
+
+def _slot_names(route: Route, groups: list[str]) -> list[str]:
+    # One path, one set of names: the first method's arguments name the slots for all.
+    method = next(iter(route.scopes or {"GET": None})).lower()
+    return param_names(getattr(route.handler, method), groups)
+
+
 def _add_api_route(paths: dict, route: Route, seen_ids: set[str]) -> None:
     if not route.scopes:
         return
-    groups, template = path_template(route.pattern)
-    # One path, one set of names: the first method's arguments name the slots for all.
-    names = param_names(getattr(route.handler, next(iter(route.scopes)).lower()), groups)
-    path = template.format(*(f"{{{name}}}" for name in names))
+    groups = path_template(route.pattern)[0]
+    names = _slot_names(route, groups)
+    path = uri_template(route)
     declared = getattr(route.handler, "openapi", None) or {}
     item = paths.setdefault(path, {})
     for method, scope in route.scopes.items():
         op = _operation(route.handler, method, scope, declared.get(method, {}), path)
-        op["operationId"] = _unique(f"{method.lower()}_{_snake(route.handler.__name__)}", seen_ids)
+        op["operationId"] = unique(f"{method.lower()}_{snake(route.handler.__name__)}", seen_ids)
         params = _merge_params(_path_params(names, groups) + _page_params(op), declared.get(method, {}))
         if params:
             op["parameters"] = params
@@ -196,11 +207,11 @@ def _tag(handler: type) -> str:
     return module.removeprefix("api_") if module != "api" else "api"
 
 
-def _snake(name: str) -> str:
+def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Handler")).lower()
 
 
-def _unique(name: str, seen: set[str]) -> str:
+def unique(name: str, seen: set[str]) -> str:
     candidate, n = name, 2
     while candidate in seen:
         candidate, n = f"{name}_{n}", n + 1

@@ -224,3 +224,22 @@ async def test_every_list_endpoint_documents_limit_and_cursor(browser):
         assert {"limit", "cursor"} <= names, path
     request = doc["paths"]["/api/friends/requests"]["post"]["requestBody"]["content"]["application/json"]
     assert request["schema"]["required"] == ["to"]
+
+
+@pytest.mark.gen_test
+async def test_each_route_and_method_is_its_own_operation(browser):
+    """SPEC §4: accept and decline are two operations, not one with an `{action}` parameter."""
+    paths = (await fetch_doc(browser))["paths"]
+    accept = paths["/api/friends/requests/{request_id}/accept"]["post"]
+    decline = paths["/api/friends/requests/{request_id}/decline"]["post"]
+    assert accept["operationId"] != decline["operationId"]
+    assert accept["summary"].startswith("Accept") and decline["summary"].startswith("Decline")
+    for op in (accept, decline):
+        assert [p["name"] for p in op["parameters"]] == ["request_id"]
+        assert op["security"] == [{"oauth2": ["friends:write"]}]
+        assert op["responses"]["200"]["content"]["application/json"]["schema"]["required"][0] == "id"
+    ids = [op["operationId"] for item in paths.values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    for path, item in paths.items():
+        for op in item.values():
+            assert not any(p["in"] == "path" and "enum" in p["schema"] for p in op.get("parameters", [])), path

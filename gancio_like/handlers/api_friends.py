@@ -74,10 +74,31 @@ class FriendRequestsHandler(ApiHandler):
 
 
 class FriendRequestActionHandler(ApiHandler):
+    """One answer to a pending request; each is its own route, so its own operation."""
+
+    action = ""
+    openapi = {"POST": {"response": REQUEST, "status": 200, "errors": {"409": "The request was already answered"}}}
+
     @requires_scope("friends:write")
-    async def post(self, request_id: str, action: str) -> None:
-        request = await friends.REQUEST_ACTIONS[action](self.db, self.cfg.domain, self.current_user.id, int(request_id))
+    async def post(self, request_id: str) -> None:
+        request = await friends.REQUEST_ACTIONS[self.action](self.db, self.cfg.domain, self.current_user.id,
+                                                             int(request_id))
         self.write_json(request_json(request))
+
+
+class AcceptFriendRequestHandler(FriendRequestActionHandler):
+    """Accept a friend request sent to you: you become friends."""
+    action = "accept"
+
+
+class DeclineFriendRequestHandler(FriendRequestActionHandler):
+    """Decline a friend request sent to you."""
+    action = "decline"
+
+
+class CancelFriendRequestHandler(FriendRequestActionHandler):
+    """Withdraw a friend request you sent."""
+    action = "cancel"
 
 
 class FriendHandler(ApiHandler):
@@ -103,7 +124,9 @@ ROUTES = [
     (r"/api/friends", FriendsHandler),
     (r"/api/friends/requests", FriendRequestsHandler),
     # ids fit SQLite's 64-bit integers; longer digit strings are no route at all.
-    (r"/api/friends/requests/([0-9]{1,18})/(accept|decline|cancel)", FriendRequestActionHandler),
+    (r"/api/friends/requests/([0-9]{1,18})/accept", AcceptFriendRequestHandler),
+    (r"/api/friends/requests/([0-9]{1,18})/decline", DeclineFriendRequestHandler),
+    (r"/api/friends/requests/([0-9]{1,18})/cancel", CancelFriendRequestHandler),
     (r"/api/friends/([^/]+)", FriendHandler),
     (r"/api/people/suggestions", SuggestionsHandler),
 ]

@@ -145,6 +145,8 @@ class RegistrationHandler(JsonHandler):
 class GancioClientHandler(RegistrationHandler):
     """Gancio's `POST /api/client`, form or JSON."""
 
+    link_name = "gancio_register"  # its name in `GET /api`
+
     async def post(self) -> None:
         await self.limit()
         # Media types are case-insensitive (RFC 9110 §8.3.1).
