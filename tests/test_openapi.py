@@ -243,3 +243,21 @@ async def test_each_route_and_method_is_its_own_operation(browser):
     for path, item in paths.items():
         for op in item.values():
             assert not any(p["in"] == "path" and "enum" in p["schema"] for p in op.get("parameters", [])), path
+
+
+@pytest.mark.gen_test
+async def test_links_name_operations_that_exist(browser):
+    """A created friend request links to its cancel, a created event to its read, change and delete."""
+    paths = (await fetch_doc(browser))["paths"]
+    ids = {op["operationId"] for item in paths.values() for op in item.values()}
+    links = {name: link for item in paths.values() for op in item.values()
+             for response in op["responses"].values() for name, link in response.get("links", {}).items()}
+    assert {"cancel", "get_event", "put_event", "delete_event"} <= links.keys()
+    assert {link["operationId"] for link in links.values()} <= ids
+
+
+@pytest.mark.gen_test
+async def test_a_method_that_takes_no_body_documents_none(browser):
+    paths = (await fetch_doc(browser))["paths"]
+    assert "requestBody" not in paths["/api/friends/requests/{request_id}/accept"]["post"]
+    assert paths["/api/friends/requests"]["post"]["requestBody"]["required"] is True
