@@ -257,6 +257,7 @@ INTROSPECTION = {"type": "object", "required": ["active"], "properties": {
 ERRORS = {"400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"}}
 TOO_MANY = {"429": {"$ref": "#/components/responses/TooManyRequests"}}
+DELETED = {"204": {"description": "Deleted"}}
 CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
@@ -295,8 +296,7 @@ def oauth_operations(scopes) -> dict[str, dict[str, dict]]:
         "/oauth/register/{client_id}": {
             method: {"summary": summary_, "security": [{"registrationToken": []}], "parameters": CLIENT_ID,
                      **({"requestBody": _json_body(bodies["rfc7592"])} if method == "put" else {}),
-                     "responses": {**(_json(JSON_OBJECT) if method != "delete" else {"204": {"description": "Deleted"}}),
-                                   **ERRORS}}
+                     "responses": {**(_json(JSON_OBJECT) if method != "delete" else DELETED), **ERRORS}}
             for method, summary_ in (("get", "Read a registration (RFC 7592)"),
                                      ("put", "Update a registration (RFC 7592)"),
                                      ("delete", "Delete a registration (RFC 7592)"))},

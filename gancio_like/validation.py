@@ -32,6 +32,18 @@ def _pattern(validator, pattern: str, instance, schema):
 _Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
+# What Python's str.strip() removes (str.isspace), as a regex class body.
+STRIPPED = "\\x09-\\x0d\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+
+
+def text_pattern(forbidden: str, blank_ok: bool = True) -> str:
+    """A pattern for text without the `forbidden` characters (a regex class body);
+    unless `blank_ok`, with one character str.strip() would keep, so it is not blank."""
+    if blank_ok:
+        return f"^[^{forbidden}]*$"
+    return f"^[^{forbidden}]*[^{forbidden}{STRIPPED}][^{forbidden}]*$"
+
+
 _VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
 
 

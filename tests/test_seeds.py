@@ -407,8 +407,11 @@ def anyfetch_authorize_url(base_url: str, client_id: str, **optional) -> str:
 
 
 async def anyfetch_exchange(browser, base_url: str, client: dict, code: str):
-    """curl -XPOST …/oauth/access_token --data "client_id=$CLIENT_ID&client_secret=$CLIENT_SECRET&code=$CODE&grant_type=authorization_code"
-    (curl --data sends the form content type and no redirect_uri)."""
+    """The document's curl, which sends the form content type and no redirect_uri:
+
+        curl -XPOST https://manager.anyfetch.com/oauth/access_token \\
+        --data "client_id=$CLIENT_ID&client_secret=$CLIENT_SECRET&code=$CODE&grant_type=authorization_code"
+    """
     body = (f"client_id={client['client_id']}&client_secret={client['client_secret']}"
             f"&code={code}&grant_type=authorization_code")
     return await send(browser, "POST", on_host(ANYFETCH_TOKEN, base_url), body, FORM)

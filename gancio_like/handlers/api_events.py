@@ -9,24 +9,23 @@ from ..errors import ValidationError
 from ..oauth import bearer
 from ..openapi import page_of
 from ..services import events
+from ..validation import text_pattern
 from .api import ApiHandler, public, requires_scope
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 LIST_QUERY = ("limit", "cursor", "tag", "past")
 
 # The body's rules as a schema the server holds JSON bodies to (forms, as Gancio's clients
-# send them, are strings and go to the service's own checks). Python's str.strip() removes
-# _SPACE, so a title needs one character that is neither that nor a control character.
+# send them, are strings and go to the service's own checks).
 _CONTROL = "\\x00-\\x1f\\x7f"
-_SPACE = "\\x09-\\x0d\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-_LINE = f"^[^{_CONTROL}]*$"
+_LINE = text_pattern(_CONTROL)
 _TAG = f"[^,{_CONTROL}]{{0,{events.MAX_TAG}}}"
 _TIME = {"type": "integer", "minimum": 0, "maximum": events.MAX_TIME, "description": "unix seconds"}
 _FIELDS = {"title": {"type": "string", "maxLength": events.MAX_TITLE,
-                     "pattern": f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$",
+                     "pattern": text_pattern(_CONTROL, blank_ok=False),
                      "description": "a title that is not blank, without control characters"},
            "description": {"type": "string", "maxLength": events.MAX_DESCRIPTION,
-                           "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+                           "pattern": text_pattern("\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"),
                            "description": "text; line breaks and tabs are the only control characters"},
            "start_datetime": _TIME, "end_datetime": {**_TIME, "type": ["integer", "null"],
                                                      "description": "unix seconds, not before the start"},

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 
+from ..validation import text_pattern
 from .redirect_uris import MAX_REDIRECT_URIS, MAX_URI_LENGTH
 from .registration import AUTH_METHODS, GRANT_TYPES, MAX_NAME, MAX_TEXT
 
-# Characters registration refuses in what the consent page shows (registration._UNSHOWABLE),
-# and those str.strip() removes: a name needs one character that is neither.
+# Characters registration refuses in what the consent page shows (registration._UNSHOWABLE).
 UNSHOWABLE = "\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
-SPACE = "\\x09-\\x0d\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-NAME = {"type": "string", "maxLength": MAX_NAME, "pattern": f"^[^{UNSHOWABLE}]*[^{UNSHOWABLE}{SPACE}][^{UNSHOWABLE}]*$",
+NAME = {"type": "string", "maxLength": MAX_NAME, "pattern": text_pattern(UNSHOWABLE, blank_ok=False),
         "description": f"a name to show people: not blank, at most {MAX_NAME} characters, "
                        "no control or bidirectional-override characters"}
 
@@ -35,8 +34,8 @@ REDIRECT_URI = {"type": "string", "maxLength": MAX_URI_LENGTH, "pattern": f"^{_R
                                "scheme with a dot (com.example.app:/cb); no fragment, no userinfo"}
 REDIRECT_URIS = {"type": "array", "minItems": 1, "maxItems": MAX_REDIRECT_URIS, "items": REDIRECT_URI}
 # Gancio's string form: space-separated.
-REDIRECT_URI_LIST = {"type": "string", "pattern": f"^ *{_REDIRECT_URI}( +{_REDIRECT_URI}){{0,{MAX_REDIRECT_URIS - 1}}} *$",
-                     "maxLength": MAX_REDIRECT_URIS * (MAX_URI_LENGTH + 1),
+REDIRECT_URI_LIST = {"type": "string", "maxLength": MAX_REDIRECT_URIS * (MAX_URI_LENGTH + 1),
+                     "pattern": f"^ *{_REDIRECT_URI}( +{_REDIRECT_URI}){{0,{MAX_REDIRECT_URIS - 1}}} *$",
                      "description": f"up to {MAX_REDIRECT_URIS} redirect URIs, space-separated: " +
                                     REDIRECT_URI["description"]}
 WEBSITE = {"type": "string", "maxLength": MAX_TEXT, "pattern": f"^(https?://[A-Za-z0-9.-]+{_PORT}{_REST})?$",
