@@ -65,12 +65,12 @@ def fuzzed(tmp_path_factory):
 
 def schemathesis(server: FyncServer, folder: Path, name: str, *args: str, phases: str = "",
                  examples: int = SUITE_EXAMPLES, config: str = "") -> str:
-    """One run (the suite's: fixed seed, `examples` per operation, only `phases` when given);
+    """One run (only `phases` when given; the suite's: fixed seed, `examples` per operation);
     any failure fails the test with schemathesis' report → the report."""
     report, settings = folder / f"{name}.txt", folder / "schemathesis.toml"
     settings.write_text(CONFIG.read_text() + config)
-    examples = (["-n", str(EXAMPLES)] if EXAMPLES else
-                ["-n", str(examples), "--seed", str(SUITE_SEED), *(["--phases", phases] if phases else [])])
+    examples = ["-n", str(EXAMPLES)] if EXAMPLES else ["-n", str(examples), "--seed", str(SUITE_SEED)]
+    examples += ["--phases", phases] if phases else []
     argv = [SCHEMATHESIS, "--config-file", str(settings), "run", f"{server.url}/api/openapi.json",
             "--checks", "all", "--no-color", "--generation-allow-x00", "false", "--generation-database", "none",
             "--request-timeout", "20", "--max-failures", "20", "--workers", "1", *examples, *args]
