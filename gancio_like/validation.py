@@ -48,7 +48,8 @@ _VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
 
 
 def _validator(schema: dict) -> Draft202012Validator:
-    """One per schema object; they are module constants, so `id` names them (kept alive here)."""
+    """One per schema object: module constants, or built once per app, so `id` names them
+    (each is kept alive here, so its id is never reused)."""
     found = _VALIDATORS.get(id(schema))
     if found is None or found[0] is not schema:
         found = _VALIDATORS[id(schema)] = (schema, _Validator(schema))
