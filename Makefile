@@ -13,21 +13,19 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed tests/browser/node_modules/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# axe-core, injected into pages by the browser tests (accessibility checks); needs npm.
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
 run: $(VENV)/.installed
 	$(BIN)/fync serve
 
-# The browser tests' own tools (axe-core), exactly as tests/browser/package-lock.json pins them.
-# Without npm the accessibility checks skip (CI has npm, and there they fail instead).
-NODE_TOOLS := tests/browser/node_modules/.installed
-$(NODE_TOOLS): tests/browser/package.json tests/browser/package-lock.json
-	@if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund && touch node_modules/.installed; \
-	else echo "npm not found: tests/browser's axe-core checks will be skipped" >&2; fi
-
-test: $(VENV)/.installed-test $(NODE_TOOLS)
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # make fuzz: the long run of the fuzzers CI runs briefly (schemathesis against the OpenAPI
@@ -38,4 +36,4 @@ fuzz: $(VENV)/.installed-test
 		tests/test_fuzz.py tests/test_properties.py $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info tests/browser/node_modules
+	rm -rf $(VENV) build *.egg-info

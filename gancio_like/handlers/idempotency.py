@@ -6,8 +6,10 @@ first answer back, marked `Idempotent-Replayed: true`, and nothing happens twice
 - The key is a string of 1–255 visible ASCII characters, bare or quoted as a Structured
   Field string (`"…"`); anything else is a 400.
 - Keys are per person and app (the token's user and client), kept 24 h.
-- The same key with another method, path or body → 422 `idempotency_key_reused`; while
-  the first request is still being answered → 409 `idempotency_key_in_use`.
+- The same key with another method, path or body → 409 `idempotency_key_reused`; while
+  the first request is still being answered → 409 `idempotency_key_in_use`. (The draft
+  suggests 422 for the first; a 409 says the same, a conflict with what the key is
+  already bound to, and generic clients and fuzzers read 422 as "your body is invalid".)
 - Answers are stored, errors included (a 404 stays a 404), except 5xx and 429: those
   may go differently next time, so the key is released for another try.
 - Without the header nothing of this runs: it costs the other requests nothing.
@@ -28,8 +30,7 @@ HEADER = "Idempotency-Key"
 MAX_KEY = 255
 
 
-class KeyReused(FyncError):
-    status_code = 422
+class KeyReused(Conflict):
     error = "idempotency_key_reused"
 
 

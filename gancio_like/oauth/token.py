@@ -88,7 +88,9 @@ def _check_redirect_uri(row: sqlite3.Row, client: Client, sent: str | None) -> N
         if sent != row["redirect_uri"]:
             raise InvalidGrant("redirect_uri differs from the one sent to the authorization endpoint")
     elif row["redirect_uri_sent"] and row["code_challenge"] is None and len(client.redirect_uris) != 1:
-        raise InvalidGrant("redirect_uri is required: it was sent to the authorization endpoint")
+        raise InvalidGrant("redirect_uri is required: send the one sent to the authorization endpoint. "
+                           "It may be left out only when the code was requested with PKCE "
+                           "(code_challenge) or the app has exactly one redirect URI registered")
 
 
 async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:

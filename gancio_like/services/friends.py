@@ -33,7 +33,9 @@ from ..storage import users as user_store
 from ..storage.db import Database, Transaction
 
 NAME = re.compile(r"[a-z0-9_.-]{1,64}")
-DOMAIN = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?")
+# DNS labels of at most 63 characters (RFC 1035 §2.3.4), a port from 1 to 65535.
+PORT = r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+DOMAIN = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*" + PORT)
 MAX_DOMAIN = 260
 REQUESTS_SHOWN = 100  # newest pending requests each way; more than that is a spam problem, not a list
 

@@ -27,6 +27,8 @@ except ImportError:
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}  # the pages must work on a phone (SPEC §2)
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"  # `make test` installs it
+SERIOUS = ("serious", "critical")
 
 
 def free_port() -> int:
@@ -122,6 +124,7 @@ def callback():
 
 @pytest.fixture(scope="module")
 def playwright():
+    """Playwright itself, for tests that need more than `chromium` (a persistent profile)."""
     with sync_playwright() as pw:
         yield pw
 
@@ -166,25 +169,20 @@ def names():
     return lambda stem: f"{stem}{next(counter)}"
 
 
-# -- accessibility: axe-core (npm, tests/browser/package.json; `make test` runs `npm ci`) ----------
+def axe_violations(page, impacts=SERIOUS) -> list[dict]:
+    """axe-core's violations on the page as it is now, of the given impacts: each as
+    {"id", "impact", "help", "nodes": [css targets]}, so a failing assert says what and where."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make test` (it runs npm ci in tests/browser)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol, which the page's CSP does not govern
+        # (a <script> tag would be refused: pages allow scripts from their own origin only).
+        page.evaluate(AXE.read_text() + "\n;true")
+    result = page.evaluate("async () => (await axe.run(document)).violations.map(v => "
+                           "({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))")
+    return [v for v in result if v["impact"] in impacts]
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-AXE_IMPACTS = ("serious", "critical")
 
-
-def axe_check(page, what: str = "") -> list[dict]:
-    """Run axe-core on the page as it is now; fail naming every serious or critical
-    violation. Injected through the DevTools protocol, so it runs under the page's own
-    CSP (which refuses inline scripts). → the minor and moderate ones, for the curious."""
-    if not AXE.is_file():
-        message = f"axe-core is not installed: run `npm ci` in {AXE.parent.parent} (make test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate("axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)")
-    bad = [v for v in violations if v["impact"] in AXE_IMPACTS]
-    assert not bad, f"axe-core on {what or page.url}:\n" + "\n".join(
-        f"- {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in bad)
-    return [v for v in violations if v not in bad]
+def no_sideways_scroll(page) -> bool:
+    """Whether the page fits the viewport's width (SPEC §2: a 360 px screen)."""
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")

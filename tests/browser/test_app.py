@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, axe_check
+from conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, axe_violations, no_sideways_scroll
 
 PASSWORD = "correct horse battery"
 VIEWS = ["#/friends", "#/events", "#/new", "#/notifications", "#/code"]
@@ -145,7 +145,7 @@ def test_manifest_icons_and_service_worker(app_user, shot):
     assert any(re.fullmatch(r"fync-shell-[0-9a-f]{16}", c) for c in caches), caches
     expect(page.get_by_role("button", name=re.compile("^Log in with"))).to_be_visible()
     shot(page, "app-login")
-    axe_check(page, "the login view")
+    assert axe_violations(page) == [], "the login view"
 
 
 # -- logged in: friends and events, online and offline -------------------------------------------
@@ -241,7 +241,7 @@ def test_a_refused_queued_action_is_shown_until_dismissed(app_user, chromium, se
     expect(refused).to_contain_text(f"Accept {dan_name}@")
     expect(refused).to_contain_text("The server said:")
     shot(page, "app-refused")
-    axe_check(page, "a refused action")
+    assert axe_violations(page) == [], "a refused action"
     page.reload()                                   # still there after a reload: never dropped silently
     expect(page.get_by_role("alert", name=re.compile("^Not done"))).to_be_visible()
     page.get_by_role("button", name="Dismiss").click()
@@ -343,9 +343,8 @@ def test_every_view_fits_360px_and_passes_axe(app_user, chromium, server, names,
         page.goto(f"/app/{view}")
         expect(page.locator("main h1")).to_be_visible()
         page.wait_for_load_state("networkidle")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 360, f"{view} scrolls sideways: {width} px"
-        axe_check(page, f"{view} ({scheme})")
+        assert no_sideways_scroll(page), f"{view} scrolls sideways at 360 px"
+        assert axe_violations(page) == [], f"{view} ({scheme})"
     shot(page, f"app-event-360-{scheme}")
 
 

@@ -117,7 +117,7 @@ test("5xx, 429, 408 and a key still being answered wait and keep the order; othe
     [{ status: 503, body: {} }, true], [{ status: 429, body: {} }, true], [{ status: 408, body: {} }, true],
     [{ status: 409, body: { error: "idempotency_key_in_use" } }, true],
     [{ status: 409, body: { error: "conflict", error_description: "already friends" } }, false],
-    [{ status: 422, body: { error: "idempotency_key_reused" } }, false]]) {
+    [{ status: 409, body: { error: "idempotency_key_reused" } }, false]]) {
     const store = memoryStore(), api = new Api(), box = outboxOn(store, api);
     api.answers["/api/friends/requests/1/accept"] = answer;
     await box.add(accept(1));

@@ -8,7 +8,8 @@
 // - 2xx: done, removed;
 // - the network failed, 5xx, 429, 408, or the key is still being answered: stop here and
 //   try again later, keeping the order;
-// - any other refusal (a 404: the request was withdrawn; a 409: already friends): kept
+// - any other refusal (a 404: the request was withdrawn; a 409: already friends, or
+//   the key was used for another request): kept
 //   as "refused" with the server's reason, shown until the person dismisses it. Never
 //   dropped silently.
 //
