@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import time
 from pathlib import Path
 
 import pytest
@@ -224,6 +225,40 @@ def test_an_accept_made_offline_is_sent_after_the_tab_closed(app_user, chromium,
     assert request_ids(bob) == [] and f"{amy.name}@" in bob.request.get("/friends").text()
 
 
+def test_background_sync_sends_the_outbox_with_no_app_page_open(app_user, chromium, server, names):
+    """The service worker's `sync` event sends what waits, no page of the app needed. Chromium
+    fires it itself when the network returns; if it has not within 5 s, the test fires it
+    through the DevTools protocol: either way the worker alone does the sending."""
+    amy = app_user()
+    bob, bob_name = person(chromium, server, names, "bob")
+    form(bob, "/friends/requests", name=amy.name)
+    page = amy.page
+    page.reload()
+    accept = page.get_by_role("button", name=re.compile(f"^Accept {bob_name}@"))
+    expect(accept).to_be_visible()
+    cdp = amy.context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    amy.context.set_offline(True)
+    accept.click()
+    expect(page.get_by_role("region", name="Waiting to be sent")).to_be_visible()
+    assert page.evaluate("() => navigator.serviceWorker.ready.then(r => r.sync.getTags())") == ["fync-outbox"]
+    page.goto("about:blank")                      # no page of the app is open any more
+    amy.context.set_offline(False)
+    deadline = time.monotonic() + 5
+    while request_ids(bob) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if request_ids(bob):
+        scope = next(r for r in registrations if r["scopeURL"] == f"{server.base}/app/")
+        cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": server.base, "registrationId": scope["registrationId"],
+                                                     "tag": "fync-outbox", "lastChance": False})
+        deadline = time.monotonic() + 5
+        while request_ids(bob) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert request_ids(bob) == [] and f"{amy.name}@" in bob.request.get("/friends").text()
+
+
 def test_a_refused_queued_action_is_shown_until_dismissed(app_user, chromium, server, names, shot):
     amy = app_user()
     dan, dan_name = person(chromium, server, names, "dan")
@@ -358,6 +393,13 @@ def test_my_code_shows_the_qr_of_my_address(app_user, server, shot):
     assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
     expect(page.locator("main")).to_contain_text(f"{server.base}/@{amy.name}")
     shot(page, "app-my-code")
+    amy.context.set_offline(True)                    # in person, maybe with no signal
+    page.reload()
+    image = page.get_by_role("img", name=f"QR code of {server.base}/@{amy.name}")
+    expect(image).to_be_visible()
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    assert page.evaluate("img => img.naturalWidth > 0", image.element_handle())
+    amy.context.set_offline(False)
 
 
 # -- measured: the first render from the service worker's cache ---------------------------------------
