@@ -326,3 +326,18 @@ async def test_qr_code_draws_exactly_the_code_of_the_address(browser, make_user,
 async def test_no_qr_code_for_nobody(browser):
     assert (await browser.get("/u/nobody/qr.svg")).code == 404
     assert (await browser.get("/u/a%2Fb/qr.svg")).code == 404
+
+
+@pytest.mark.gen_test
+async def test_an_admin_can_disable_the_own_app_and_it_stays_disabled(app, browser, make_user, base_url, no_fetch):
+    from gancio_like.services import moderation
+    await make_user("alice")
+    await browser.login("alice")
+    tokens = await app_login(browser, base_url)
+    await moderation.disable(app.db, f"{base_url}/app/client.json")  # `fync client disable URL`
+    assert (await api(browser, "/api/me", tokens["access_token"])).code == 401
+    _, challenge = pkce_pair()
+    for _ in range(2):  # a second look at the configuration does not switch it back on
+        r = await browser.get(authorize_url(f"{base_url}/app/client.json", redirect_uri=f"{base_url}/app/",
+                                            challenge=challenge))
+        assert r.code == 400

@@ -87,7 +87,7 @@ async def _answer_once(handler, method, args, owner: tuple[int, int], key: str) 
     """Run the method, holding its answer back until it is stored: an answer sent before
     it is remembered could be lost with the process, and the retry would act again."""
     held: list = []
-    handler.finish = held.append  # write_json ends in finish(body); keep the body for now
+    handler.finish = lambda chunk=None: held.append(chunk)  # write_json ends in finish(body): keep it
     try:
         await method(handler, *args)
     except Exception as exc:

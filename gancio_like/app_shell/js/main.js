@@ -70,6 +70,8 @@ async function sendWaiting() {
 }
 
 async function boot() {
+  if (!isSecureContext) throw new Error("it needs https (or localhost): browsers keep service workers and "
+    + "the cryptography of the login to secure pages");
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js", { type: "module", scope: "./" }).catch((e) => console.warn("no service worker:", e));
   }

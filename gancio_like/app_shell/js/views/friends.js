@@ -38,8 +38,7 @@ function requestItem(r, incoming, waiting) {
         "aria-label": `Decline ${who}` }, "Decline"))
     : h("button", { type: "button", class: "secondary", onclick: () => act(cancel(r)),
       "aria-label": `Cancel the request to ${who}` }, "Cancel"));
-  return person(who, r[incoming ? "from_display_name" : "to_display_name"], r[incoming ? "from_avatar" : "to_avatar"],
-    buttons);
+  return person(who, "", r.avatar, buttons);
 }
 
 function list(items, draw, empty) {
