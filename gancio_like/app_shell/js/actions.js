@@ -52,8 +52,8 @@ export async function waitingTargets() {
 }
 
 // The outbox panel above every view: what waits, and what the server refused, with why.
-export async function drawOutbox(panel) {
-  const items = await outbox.list();
+export async function drawOutbox(panel, items) {
+  items ??= await outbox.list();
   const waiting = items.filter((i) => i.state === "waiting");
   const refused = items.filter((i) => i.state === "refused");
   replace(panel,

@@ -3,7 +3,7 @@
 // and from the server next (resources.js); actions go through the outbox (actions.js).
 
 import { h, replace, announce } from "./dom.js";
-import { auth, channel, stores, flushOutbox, LoggedOut, NetworkError } from "./session.js";
+import { channel, stores, outbox, flushOutbox, LoggedOut, NetworkError } from "./session.js";
 import { drawOutbox } from "./actions.js";
 import { loginView, finishLogin, serverInfo } from "./views/login.js";
 import { friendsView } from "./views/friends.js";
@@ -22,24 +22,28 @@ const ROUTES = [
 ];
 const view = document.getElementById("view");
 let loggedOutWhy = "";
+let latest = 0;  // the newest route() call: an older one still running must not draw over it
 
 // Draw the view the address names. `moved`: the person went there (focus follows);
 // otherwise something changed underneath (a sync, another tab) and it is redrawn in place.
 async function route(moved = false) {
-  const tokens = await stores.session.get("tokens");
+  const call = ++latest;
+  const [tokens, waiting, { instance }] = await Promise.all([stores.session.get("tokens"), outbox.list(), serverInfo()]);
+  if (call !== latest) return;
+  drawOutbox(document.getElementById("outbox"), waiting);
   document.getElementById("tabs").hidden = !tokens;
-  await drawOutbox(document.getElementById("outbox"));
-  if (!tokens) return show(loginView, "Log in", [loggedOutWhy], moved);
+  if (!tokens) return show(loginView, `Log in · ${instance}`, [loggedOutWhy], moved);
   const found = ROUTES.find(([pattern]) => pattern.test(location.hash));
   if (!found) return location.replace("#/friends");
   const [pattern, draw, title] = found;
   if (!moved && draw === newEventView && view.firstChild?.dataset.route === location.hash) return;  // keep what is typed
   markTab(location.hash);
-  await show(draw, title, [...pattern.exec(location.hash).slice(1), tokens], moved);
+  await show(draw, `${title} · ${instance}`, [...pattern.exec(location.hash).slice(1), tokens], moved);
 }
 
+// Nothing is awaited between the check in route() and the view being replaced here.
 async function show(draw, title, args, moved) {
-  document.title = `${title} · ${(await serverInfo()).instance}`;
+  document.title = title;
   const root = h("div", { class: "view", "data-route": location.hash });
   replace(view, root);
   const drawn = draw(root, ...args);
