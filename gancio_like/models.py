@@ -109,3 +109,8 @@ class Event:
     created_at: int
     updated_at: int
     timezone: str = ""        # IANA name the local times were given in; "" = the owner's
+    owner_timezone: str = ""  # the owner's own setting; "" = the instance's default
+
+    def zone(self, default: str) -> str:
+        """The zone its times are meant in: its own, else its owner's, else `default`."""
+        return self.timezone or self.owner_timezone or default

@@ -7,10 +7,10 @@ from ..models import Event
 from .db import Database, Transaction
 
 # Owner name and tags ride along in one query: every list shows both.
-_SELECT = ("SELECT e.*, u.username AS owner, (SELECT group_concat(tag, char(31)) FROM event_tags "
-           "WHERE event_id = e.id) AS tag_list FROM events e JOIN users u ON u.id = e.owner_id")
+_SELECT = ("SELECT e.*, u.username AS owner, u.timezone AS owner_timezone, (SELECT group_concat(tag, char(31)) "
+           "FROM event_tags WHERE event_id = e.id) AS tag_list FROM events e JOIN users u ON u.id = e.owner_id")
 _COLUMNS = ("title", "description", "start_datetime", "end_datetime", "place_name",
-            "place_address", "published")
+            "place_address", "published", "timezone")
 
 
 def _event(row: sqlite3.Row | None) -> Event | None:
@@ -19,7 +19,8 @@ def _event(row: sqlite3.Row | None) -> Event | None:
     tags = tuple(sorted(row["tag_list"].split("\x1f"))) if row["tag_list"] else ()
     return Event(row["id"], row["owner_id"], row["owner"], row["title"], row["description"],
                  row["start_datetime"], row["end_datetime"], row["place_name"], row["place_address"],
-                 tags, bool(row["published"]), row["created_at"], row["updated_at"], row["timezone"])
+                 tags, bool(row["published"]), row["created_at"], row["updated_at"], row["timezone"],
+                 row["owner_timezone"])
 
 
 async def get_event(db: Database | Transaction, event_id: int) -> Event | None:
