@@ -41,6 +41,19 @@ async def list_events(db: Database, position: tuple[int, int], limit: int, past:
     return [_event(r) for r in rows]
 
 
+async def list_unended(db: Database, now: int, unended_for: int, tag: str | None = None,
+                       owner_id: int | None = None, limit: int | None = None) -> list[Event]:
+    """Published events that have not ended by `now`, in start order; one without an
+    announced end counts as ended `unended_for` seconds after its start."""
+    where, params = _filters(None, tag, owner_id)
+    where.append("(e.end_datetime > ? OR (e.end_datetime IS NULL AND e.start_datetime > ?))")
+    params += [now, now - unended_for]
+    rows = await db.fetchall(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY e.start_datetime, e.id"
+                             + (" LIMIT ?" if limit is not None else ""),
+                             (*params, *([limit] if limit is not None else [])))
+    return [_event(r) for r in rows]
+
+
 def _filters(viewer_id: int | None, tag: str | None, owner_id: int | None) -> tuple[list, list]:
     # `owner_id = NULL` is never true: without a viewer only published events match.
     where, params = ["(e.published = 1 OR e.owner_id = ?)"], [viewer_id]
