@@ -31,10 +31,13 @@ from .actors import AS_CONTEXT, actor_url
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 # Every term used beyond ActivityStreams' own context is declared (JSON-LD readers drop
 # undeclared ones): Hashtag as Mastodon declares it, address from schema.org and
-# timezone from Mobilizon's namespace, as those two use them.
+# timezone from Mobilizon's namespace, as those two use them. A Tombstone's formerType
+# says "Event", the word Gancio compares; typed @vocab, it still means as:Event (the
+# ActivityStreams context alone would read it as a relative IRI).
 EVENT_CONTEXT = [AS_CONTEXT, {"Hashtag": "as:Hashtag", "schema": "http://schema.org#",
                               "address": "schema:address", "mz": "https://joinmobilizon.org/ns#",
-                              "timezone": "mz:timezone"}]
+                              "timezone": "mz:timezone",
+                              "formerType": {"@id": "as:formerType", "@type": "@vocab"}}]
 KINDS = ("Create", "Update", "Delete")
 LIMITS = {"title": 200, "description": 10_000, "place_name": 200, "place_address": 500}
 MAX_TAGS, MAX_TAG = 20, 40
@@ -47,22 +50,26 @@ def event_url(issuer: str, event_id: int) -> str:
 def event_object(issuer: str, event, default_zone: str) -> dict:
     """The `Event` for one of our events (models.Event), with its @context."""
     zone = event.zone(default_zone)
-    owner = actor_url(issuer, event.owner)
-    doc = {"@context": EVENT_CONTEXT, "id": event_url(issuer, event.id), "type": "Event",
-           "name": event.title, "summary": when_and_where(event, zone), "content": as_html(event.description),
-           "startTime": _iso(event.start_datetime, zone), "timezone": zone,
-           "url": event_url(issuer, event.id), "attributedTo": owner,
-           "tag": [{"type": "Hashtag", "name": f"#{tag}", "href": f"{issuer}/events?{urlencode({'tag': tag})}"}
-                   for tag in event.tags],
-           "attachment": [], "published": _iso(event.created_at), "to": [PUBLIC], "cc": [f"{owner}/followers"]}
+    owner, url = actor_url(issuer, event.owner), event_url(issuer, event.id)
+    doc = {"@context": EVENT_CONTEXT, "id": url, "type": "Event", "name": event.title,
+           "summary": when_and_where(event, zone), "content": as_html(event.description),
+           "startTime": _iso(event.start_datetime, zone)}
     if event.end_datetime is not None:
         doc["endTime"] = _iso(event.end_datetime, zone)
+    doc["timezone"] = zone
     if event.place_name or event.place_address:
         doc["location"] = {"type": "Place", "name": event.place_name or event.place_address,
                            "address": event.place_address}
+    doc.update({"url": url, "attributedTo": owner, "tag": [_hashtag(issuer, tag) for tag in event.tags],
+                "attachment": [], "published": _iso(event.created_at)})
     if event.updated_at != event.created_at:
         doc["updated"] = _iso(event.updated_at)
+    doc.update({"to": [PUBLIC], "cc": [f"{owner}/followers"]})
     return doc
+
+
+def _hashtag(issuer: str, tag: str) -> dict:
+    return {"type": "Hashtag", "name": f"#{tag}", "href": f"{issuer}/events?{urlencode({'tag': tag})}"}
 
 
 def activity(issuer: str, kind: str, actor: str, event, default_zone: str) -> dict:
