@@ -3,9 +3,9 @@ who sent this, proven by an HTTP Signature, and what they sent.
 
 A request carrying `Signature-Input` is checked as RFC 9421 (message_signatures.py),
 any other as draft-cavage (signatures.py). After those key-free checks (what is
-covered, the body's digest, the time, the algorithm), the key: the activity's `actor` must be on the keyId's host; the key
-comes from the database or else from the keyId URL (through actors.py and its
-origin checks); a signature that fails against a cached key is tried once more
+covered, the body's digest, the time, the algorithm), the key: the activity's `actor`
+must be on the keyId's host; the key comes from the database or else from the keyId
+URL (through actors.py and its origin checks); a signature that fails against a cached key is tried once more
 against a freshly fetched one (the actor may have rotated its key); and the key's
 owner must be the activity's `actor` (SECURITY-CHECKLIST 57-60). Any failure is
 a SignatureError (401) and nothing is applied.

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from .. import clock
 from ..errors import NotFound
 from ..feeds import ics, rss
-from ..models import Event
 from ..storage import events as event_store
 from ..storage import users as user_store
 from ..storage.db import Database
