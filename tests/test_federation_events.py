@@ -10,7 +10,7 @@ import pytest
 
 from federation_helpers import Instance, eventually, follow, signed_post
 from gancio_like import clock
-from gancio_like.services import events
+from gancio_like.services import event_federation, events
 from test_federation import all_delivered, befriend
 
 SLOW = pytest.mark.gen_test(timeout=90)
@@ -85,6 +85,24 @@ async def test_a_friends_event_arrives_is_updated_and_deleted(friends):
     await eventually(lambda: all_delivered(alice.instance))
     assert await delivered_types(alice.instance) == ["Follow", "Accept", "Create", "Update", "Delete"]
     assert (await bob.browser.get(f"/events/remote/{row['id']}")).code == 404
+
+
+@SLOW
+async def test_a_new_friends_event_reaches_the_notification_seam_once(friends, monkeypatch):
+    """`friend_event` goes through on_remote_event_created, in the storing transaction, for
+    each local friend of the author: on the Create, not on its Update."""
+    told = []
+
+    async def record(tx, user_ids, author, event_id, url):
+        told.append((user_ids, author.acct, event_id, url))
+    monkeypatch.setattr(event_federation, "on_remote_event_created", record)
+    alice, bob = await friends()
+    event = await events.create_event(alice.instance.db, alice.id, {"title": "Jam", "start_datetime": clock.now() + DAY})
+    await eventually(lambda: remote_titles(bob))
+    await events.update_event(alice.instance.db, event.id, alice.id, {"title": "Jam!"})
+    await eventually(lambda: _titles_are(bob, ["Jam!"]))
+    stored = await bob.instance.db.fetchval("SELECT id FROM remote_events")
+    assert told == [([bob.id], alice.acct, stored, f"{alice.instance.base}/events/{event.id}")]
 
 
 async def _titles_are(person, titles) -> bool:
