@@ -5,6 +5,7 @@ Writing needs `event:write` and, for an existing event, being its owner.
 """
 from __future__ import annotations
 
+from .. import timezones
 from ..errors import ValidationError
 from ..oauth import bearer
 from ..openapi import page_of
@@ -41,7 +42,8 @@ _FIELDS = {"title": {"type": "string", "maxLength": events.MAX_TITLE,
                     "description": f"up to {events.MAX_TAGS} tags of up to {events.MAX_TAG} characters, "
                                    "as an array or comma-separated"},
            "published": {"type": "boolean", "default": True},
-           "timezone": {"type": "string", "maxLength": 64,
+           # Every name this instance's zone database knows, so the schema says exactly what is taken.
+           "timezone": {"type": "string", "enum": ["", *sorted(timezones.known_zones())],
                         "description": "the IANA time zone its times are meant in (e.g. Europe/Rome); "
                                        "empty: the owner's"}}
 EVENT_INPUT = {"type": "object", "properties": _FIELDS}
