@@ -16,28 +16,19 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import icalendar
 
 from .. import timezones
+from . import Site
 
 PRODID = "-//Fync//Fync events//EN"
-MEDIA_TYPE = "text/calendar; charset=utf-8"
 CACHED = 20_000            # VEVENTs kept (~0.5 KB each)
 YIELD_EVERY = 50           # events written between two turns of the event loop
 _END = b"END:VCALENDAR\r\n"
 _vevents: OrderedDict[tuple, bytes] = OrderedDict()
 _vtimezones: dict[tuple, bytes] = {}
-
-
-@dataclass(frozen=True)
-class Site:
-    """What every VEVENT of an instance says about where it comes from."""
-    issuer: str           # base of the event pages' URLs
-    domain: str           # right-hand side of UIDs
-    default_zone: str     # the instance's zone, for events and owners that set none
 
 
 async def calendar(events: Iterable, site: Site, name: str) -> bytes:

@@ -14,9 +14,8 @@ from datetime import datetime, timezone
 from feedgen.feed import FeedGenerator
 
 from .. import timezones
-from .ics import Site
+from . import Site
 
-MEDIA_TYPE = "application/rss+xml; charset=utf-8"
 EPOCH = 0
 
 

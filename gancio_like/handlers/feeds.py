@@ -15,7 +15,7 @@ from collections import OrderedDict
 from email.utils import formatdate, parsedate_to_datetime
 
 from .. import clock
-from ..feeds import ics, rss
+from ..feeds import ICS_MEDIA_TYPE, RSS_MEDIA_TYPE
 from ..services import feeds
 from .base import PageHandler
 
@@ -94,23 +94,23 @@ class FeedHandler(PageHandler):
 class InstanceCalendarHandler(FeedHandler):
     async def get(self) -> None:
         body = await feeds.instance_calendar(self.db, self.cfg, self.get_argument("tag", None))
-        self.send_feed(body, ics.MEDIA_TYPE)
+        self.send_feed(body, ICS_MEDIA_TYPE)
 
 
 class InstanceRssHandler(FeedHandler):
     async def get(self) -> None:
         body = await feeds.instance_rss(self.db, self.cfg, self.get_argument("tag", None))
-        self.send_feed(body, rss.MEDIA_TYPE)
+        self.send_feed(body, RSS_MEDIA_TYPE)
 
 
 class PersonCalendarHandler(FeedHandler):
     async def get(self, username: str) -> None:
-        self.send_feed(await feeds.person_calendar(self.db, self.cfg, username), ics.MEDIA_TYPE)
+        self.send_feed(await feeds.person_calendar(self.db, self.cfg, username), ICS_MEDIA_TYPE)
 
 
 class EventCalendarHandler(FeedHandler):
     async def get(self, event_id: str) -> None:
-        self.send_feed(await feeds.event_calendar(self.db, self.cfg, int(event_id)), ics.MEDIA_TYPE)
+        self.send_feed(await feeds.event_calendar(self.db, self.cfg, int(event_id)), ICS_MEDIA_TYPE)
 
 
 ROUTES = [

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from .. import clock
 from ..errors import NotFound
-from ..feeds import ics, rss
+from ..feeds import Site
 from ..storage import events as event_store
 from ..storage import users as user_store
 from ..storage.db import Database
@@ -23,13 +23,14 @@ UNENDED_FOR = 86400
 RSS_ITEMS = 50  # a reader shows what is next; a calendar (ics) gets every upcoming event
 
 
-def site(cfg) -> ics.Site:
-    return ics.Site(cfg.issuer, cfg.domain, cfg.instance.timezone)
+def site(cfg) -> Site:
+    return Site(cfg.issuer, cfg.domain, cfg.instance.timezone)
 
 
 async def instance_calendar(db: Database, cfg, tag: str | None) -> bytes:
     tag = tag_filter(tag)
     events = await event_store.list_unended(db, clock.now(), UNENDED_FOR, tag)
+    from ..feeds import ics  # imported on first use: see gancio_like/feeds
     return await ics.calendar(events, site(cfg), _title(cfg, tag))
 
 
@@ -37,6 +38,7 @@ async def instance_rss(db: Database, cfg, tag: str | None) -> bytes:
     tag = tag_filter(tag)
     events = await event_store.list_unended(db, clock.now(), UNENDED_FOR, tag, limit=RSS_ITEMS)
     link = f"{cfg.issuer}/feed/events.rss" + (f"?{urlencode({'tag': tag})}" if tag else "")
+    from ..feeds import rss
     return rss.feed(events, site(cfg), _title(cfg, tag), link, cfg.instance.description)
 
 
@@ -45,6 +47,7 @@ async def person_calendar(db: Database, cfg, username: str) -> bytes:
     if user is None:
         raise NotFound("user")
     events = await event_store.list_unended(db, clock.now(), UNENDED_FOR, owner_id=user.id)
+    from ..feeds import ics
     return await ics.calendar(events, site(cfg), f"{user.shown_name} · {cfg.instance.name}")
 
 
@@ -52,6 +55,7 @@ async def event_calendar(db: Database, cfg, event_id: int) -> bytes:
     event = await event_store.get_event(db, event_id)
     if event is None or not event.published:
         raise NotFound("event")
+    from ..feeds import ics
     return await ics.calendar([event], site(cfg), event.title)
 
 
