@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, friends,
-               oauth, openapi, ops, pwa, web)
+from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, feeds,
+               friends, oauth, openapi, ops, pwa, web)
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -52,7 +52,7 @@ def core_routes() -> list[tuple]:
         (r"/api", api_account.ApiIndexHandler),
         (r"/api/me", api_account.MeHandler),
         *api_friends.ROUTES, *friends.ROUTES,
-        *api_events.ROUTES, *events.ROUTES,
+        *api_events.ROUTES, *events.ROUTES, *feeds.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
         *federation.ROUTES, *ops.ROUTES, *pwa.ROUTES,
     ]

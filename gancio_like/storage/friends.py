@@ -203,3 +203,16 @@ async def list_suggestions(db: Reader, user_id: int, limit: int) -> list[Suggest
     return [Suggestion(user_with_interests(r), float(r["shared"] + r["mutual"]),
                        tuple(sorted(r["tags"].split("\x1f"))) if r["tags"] else (), r["mutual"])
             for r in rows]
+
+
+async def list_remote_friend_accts(db: Reader, user_id: int) -> list[str]:
+    """The accts of a user's friends on other instances."""
+    rows = await db.fetchall("SELECT friend_acct FROM friendships WHERE user_id = ? AND friend_acct IS NOT NULL "
+                             "ORDER BY id", (user_id,))
+    return [r[0] for r in rows]
+
+
+async def list_users_befriending(db: Reader, acct: str) -> list[int]:
+    """The local users who are friends with the remote `acct`."""
+    rows = await db.fetchall("SELECT user_id FROM friendships WHERE friend_acct = ? ORDER BY user_id", (acct,))
+    return [r[0] for r in rows]
