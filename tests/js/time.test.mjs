@@ -30,6 +30,10 @@ test("the shown time names the zone", () => {
   assert.match(text, /CEST|GMT\+2/);
 });
 
+test("a zone the browser does not know reads as UTC", () => {
+  assert.match(whenText(Date.UTC(2030, 5, 2, 7, 0) / 1000, "Mars/Olympus_Mons"), /07:00 UTC/);
+});
+
 test("the person's zone: the server's, else the device's", () => {
   assert.equal(personZone({ timezone: "Asia/Tokyo" }), "Asia/Tokyo");
   assert.equal(personZone({ timezone: "" }), Intl.DateTimeFormat().resolvedOptions().timeZone);

@@ -6,9 +6,17 @@ export function personZone(me) {
 }
 
 // "Sun 2 Jun 2030, 09:00 CEST"-style text of a unix time, in `zone`.
+// A zone this browser does not know (its zone data is older than the server's) reads as UTC.
 export function whenText(unix, zone) {
-  return new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short",
-    year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(unix * 1000));
+  const options = { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit",
+    minute: "2-digit", timeZoneName: "short" };
+  let format;
+  try {
+    format = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: zone });
+  } catch {
+    format = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" });
+  }
+  return format.format(new Date(unix * 1000));
 }
 
 // The wall-clock fields of a moment in `zone`, as a UTC timestamp in milliseconds.
