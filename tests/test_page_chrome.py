@@ -8,7 +8,8 @@ import pytest
 import tornado.web
 
 from confirm_helpers import ConfirmPage, ask
-from gancio_like.handlers.base import PageHandler, section_of
+from gancio_like.handlers.base import PageHandler
+from gancio_like.handlers.sections import section_of
 from gancio_like.handlers.confirm import Ask, confirmed
 from gancio_like.models import User
 from portal_helpers import post_form

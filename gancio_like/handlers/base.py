@@ -131,13 +131,6 @@ class PageHandler(BaseHandler):
         kwargs.setdefault("error", None)
         super().render(template, cfg=self.cfg, **kwargs)
 
-    def get_template_namespace(self) -> dict:
-        """Adds `current(name)`: the header's aria-current for the page's own section."""
-        namespace = super().get_template_namespace()
-        section = section_of(self.request.path, self.current_user)
-        namespace["current"] = lambda name: ' aria-current="page"' if name == section else ""
-        return namespace
-
     def local_next(self, default: str = "/") -> str:
         return safe_next(self.get_argument("next", default), default)
 
@@ -145,27 +138,6 @@ class PageHandler(BaseHandler):
         error = self.error_from(kwargs)
         message = error.description if error else self._reason
         self.render("error.html", status=self.get_status(), message=message)
-
-
-# The header's sections by a path's first segment; profiles are handled apart.
-SECTIONS = {"events": "events", "friends": "friends", "notifications": "notifications",
-            "settings": "settings", "dev": "dev", "admin": "admin", "login": "login",
-            "password": "login", "signup": "signup"}
-
-
-def section_of(path: str, user) -> str:
-    """The header section a page belongs to ('' for none: consent, unknown paths).
-    A profile is "profile" for its owner, else part of "friends" (where people are found)."""
-    if path == "/":
-        return "home"
-    parts = path.split("/")
-    if parts[1] == "u" and len(parts) > 2:
-        person = parts[2]
-    elif parts[1].startswith("@"):
-        person = parts[1][1:]
-    else:
-        return SECTIONS.get(parts[1], "")
-    return "profile" if user is not None and person == user.username else "friends"
 
 
 def safe_next(target: str, default: str = "/") -> str:
