@@ -129,8 +129,7 @@ class EventDeleteHandler(EventPageHandler):
     async def post(self, event_id: str) -> None:
         event = await events.owned_event(self.db, int(event_id), self.user_id)
         if confirmed(self, Ask(f"Delete “{event.title}”?",
-                               f"The event on {when(event.start_datetime)} is removed for everyone who could "
-                               "see it. This cannot be undone.", "Delete event",
+                               "It is removed for everyone who could see it. This cannot be undone.", "Delete event",
                                back=f"/events/{event.id}")):
             await events.delete_event(self.db, event.id, self.user_id)
             self.redirect("/events", status=303)
