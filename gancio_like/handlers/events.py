@@ -15,6 +15,7 @@ from ..errors import ValidationError
 from ..federation.actors import ACTIVITY_JSON, wants_activity_json
 from ..services import event_federation, events
 from .base import PageHandler
+from .confirm import Ask, confirmed
 
 TEXT_FIELDS = ("title", "description", "start_datetime", "end_datetime", "place_name",
                "place_address", "tags")
@@ -144,8 +145,12 @@ class EventEditHandler(EventPageHandler):
 class EventDeleteHandler(EventPageHandler):
     @tornado.web.authenticated
     async def post(self, event_id: str) -> None:
-        await events.delete_event(self.db, int(event_id), self.user_id)
-        self.redirect("/events", status=303)
+        event = await events.owned_event(self.db, int(event_id), self.user_id)
+        if confirmed(self, Ask(f"Delete “{event.title}”?",
+                               "It is removed for everyone who could see it. This cannot be undone.", "Delete event",
+                               back=f"/events/{event.id}")):
+            await events.delete_event(self.db, event.id, self.user_id)
+            self.redirect("/events", status=303)
 
 
 class ProfileHandler(EventPageHandler):

@@ -16,8 +16,11 @@ class NotFoundHandler(PageHandler):
     def check_xsrf_cookie(self) -> None:
         """Nothing here changes anything, so a POST gets its 404, not a 403."""
 
-    def prepare(self) -> None:
-        raise NotFound("page" if not self._is_api() else "endpoint")
+    async def prepare(self) -> None:
+        if self._is_api():
+            raise NotFound("endpoint")
+        await super().prepare()  # the page's header shows who is logged in, as on any page
+        raise NotFound("page")
 
     def _is_api(self) -> bool:
         return self.request.path.startswith(API_PREFIXES)

@@ -103,11 +103,17 @@ async def update_app(ctx: OAuthContext, client: Client, fields: AppFields) -> Cl
         return await client_store.get_client_by_pk(tx, client.pk)
 
 
-async def new_secret(ctx: OAuthContext, owner: User, client_id: str) -> str:
-    """Replace the secret: the old one stops working at once; issued tokens stay valid."""
-    client = await own_app(ctx.db, owner, client_id)
+async def own_confidential_app(db: Database, owner: User, client_id: str) -> Client:
+    """An app of `owner` that has a secret to replace."""
+    client = await own_app(db, owner, client_id)
     if client.is_public:
         raise ValidationError("a public client has no secret")
+    return client
+
+
+async def new_secret(ctx: OAuthContext, owner: User, client_id: str) -> str:
+    """Replace the secret: the old one stops working at once; issued tokens stay valid."""
+    client = await own_confidential_app(ctx.db, owner, client_id)
     secret = credentials.new_token()
     async with ctx.db.transaction() as tx:
         await client_store.update_secret_hash(tx, client.pk, credentials.digest(secret))
@@ -231,6 +237,14 @@ async def connected_apps(db: Database, user_id: int) -> list[ConnectedApp]:
         if row["last_used_at"] is not None:
             app.last_used_at = max(app.last_used_at or 0, row["last_used_at"])
     return list(apps.values())
+
+
+async def connected_app(db: Database, user_id: int, client_id: str) -> ConnectedApp:
+    """One app this user connected (what revoking it would end); NotFound if none."""
+    for app in await connected_apps(db, user_id):
+        if app.client_id == client_id:
+            return app
+    raise NotFound("app")
 
 
 async def disconnect(db: Database, user_id: int, client_id: str) -> None:
