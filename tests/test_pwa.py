@@ -15,6 +15,7 @@ import pytest
 
 from gancio_like import net
 from gancio_like.handlers import pwa
+from confirm_helpers import confirm
 from oauth_helpers import api, authorize_url, consent, pkce_pair, token_request
 
 SHELL = Path(pwa.__file__).parent.parent / "app_shell"
@@ -268,7 +269,7 @@ async def test_own_app_is_listed_in_settings_apps_and_revoking_it_ends_its_token
     tokens = await app_login(browser, base_url)
     page = await browser.get("/settings/apps")
     assert "Fync app" in page.text
-    r = await browser.post("/settings/apps/revoke", {"client_id": f"{base_url}/app/client.json"})
+    r = await confirm(browser, "/settings/apps/revoke", {"client_id": f"{base_url}/app/client.json"})
     assert r.code == 303
     r = await api(browser, "/api/me", tokens["access_token"])
     assert r.code == 401 and 'error="invalid_token"' in r.headers["WWW-Authenticate"]

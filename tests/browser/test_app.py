@@ -339,6 +339,7 @@ def test_revoking_the_app_in_settings_logs_it_out(app_user, shot):
     settings.goto("/settings/apps")
     card = settings.locator(".card", has=settings.get_by_role("heading", name="Fync app"))
     card.get_by_role("button", name="Revoke access").click()
+    settings.locator("form.confirm").get_by_role("button").click()   # "are you sure?"
     expect(settings.locator("main")).not_to_contain_text("Fync app")
     settings.close()
     page.get_by_role("link", name="Friends").click()
