@@ -40,13 +40,13 @@ def free_port() -> int:
 class Server:
     """A `fync serve` subprocess with its own data dir; `url(path)` builds absolute URLs."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, config: str = ""):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = root / "serve.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FYNC_")}
         env.update(FYNC_SERVER_PUBLIC_URL=self.base, FYNC_CONFIG=str(root / "fync.toml"))
-        (root / "fync.toml").write_text("")  # never the checkout's own fync.toml
+        (root / "fync.toml").write_text(config)  # never the checkout's own fync.toml
         fync = Path(sys.executable).parent / "fync"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
