@@ -24,7 +24,11 @@ export function announce(text) {
   if (text) setTimeout(() => { region.textContent = text; }, 50);
 }
 
+// A person's picture, or a plain disc when there is none or it cannot be had (offline).
 export function avatar(url, size = 40) {
-  return url ? h("img", { class: "avatar", src: url, alt: "", width: size, height: size, loading: "lazy" })
-    : h("span", { class: "avatar", "aria-hidden": "true" });
+  const disc = () => h("span", { class: "avatar", "aria-hidden": "true" });
+  if (!url) return disc();
+  const img = h("img", { class: "avatar", src: url, alt: "", width: size, height: size, loading: "lazy" });
+  img.addEventListener("error", () => img.replaceWith(disc()), { once: true });
+  return img;
 }

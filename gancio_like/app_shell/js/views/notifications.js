@@ -20,7 +20,7 @@ function link(n) {
 // The server's own words when it gives them (`title`, `body`), else ours.
 function item(n, zone) {
   const who = n.actor?.display_name || n.actor?.acct || "Someone";
-  const words = n.title ? [h("strong", {}, n.title), n.body ? h("span", {}, ` ${n.body}`) : null]
+  const words = n.title ? [h("strong", { class: "line" }, n.title), n.body ? h("span", { class: "line" }, n.body) : null]
     : [h("strong", {}, who), ` ${SAYS[n.type] || n.type}`];
   return h("li", { class: n.read ? "person" : "person unread" }, avatar(n.actor?.avatar),
     h("div", { class: "who" }, h("a", { href: link(n) }, ...words),
