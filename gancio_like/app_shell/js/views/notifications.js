@@ -41,7 +41,7 @@ export async function notificationsView(root, tokens) {
   }
   const zone = personZone((await stores.cache.get("me"))?.data);
   const state = await showResource("notifications", (data) => replace(box, data.items.length
-    ? h("ul", { class: "people card" }, data.items.map((n) => item(n, zone)))
+    ? h("div", { class: "card" }, h("ul", { class: "people" }, data.items.map((n) => item(n, zone))))
     : h("p", { class: "muted" }, "Nothing yet.")), { onError: (e) => replace(box, h("p", { class: "error" }, e.message)) });
   if (state === "fresh") await markRead((await stores.cache.get("notifications")).data.items);
 }
