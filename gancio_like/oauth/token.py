@@ -1,7 +1,7 @@
 """The token endpoint's grants (RFC 6749 §4.1.3, §5, §6; RFC 7636 §4.6;
 OAuth 2.1 draft §4.1.3, §4.3 and §10.2; RFC 9700 §2.2.2, §4.14).
 
-Every grant is one `db.write()` body: it runs on the writer thread, so checks and
+Every grant is one `db.write()` body: it runs under the write lock, so checks and
 the single-use update cannot interleave with a concurrent request — of two
 redemptions of one code, or two uses of one refresh token, exactly one succeeds
 (no grace period) — and the response goes out only after its COMMIT.

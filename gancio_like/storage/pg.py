@@ -33,17 +33,16 @@ import os
 import re
 import sqlite3
 from decimal import Decimal
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, Iterable
 
 import asyncpg
 
-from .db import EpochCache, StorageUnavailable, Store, Transaction
+from .db import StorageUnavailable
+from .store import EpochCache, Store, Transaction
 
 log = logging.getLogger("fync.db")
 
 WRITE_LOCK_KEY = 0x46796E63  # "Fync": the advisory lock every write transaction holds
-# Every write transaction starts so: the lock serializes writers across processes.
-BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
 CHANNEL = "fync_caches_"  # + the schema: instances sharing a database don't empty each other's caches
 LISTENER_RETRY_SECONDS = 1.0
 
@@ -117,6 +116,8 @@ class PgDatabase(Store):
     """A pool for reads, one connection for writes, one listening connection, and the row caches."""
 
     dialect = "postgresql"
+    # Every write transaction starts so: the lock serializes writers across processes.
+    BEGIN = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
     def __init__(self, url: str, pool_size: int = 10):
         super().__init__()
@@ -238,7 +239,7 @@ class PgDatabase(Store):
             raise _storage_error(exc) from exc
 
     # -- writes: one connection, one transaction at a time, few round trips ---------------
-    async def _writer_connection(self) -> asyncpg.Connection:
+    async def _ready_writer(self) -> None:
         """The connection this process writes through (under the write lock): made on first
         use, and again after it broke. Not from the pool: no acquire, no reset query."""
         if self._writer is None or self._writer.is_closed():
@@ -247,34 +248,25 @@ class PgDatabase(Store):
                 await _setup_connection(self._writer)
             except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
                 raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
-        return self._writer
 
-    def _commit_sql(self, tell_others: bool) -> str:
+    def _transaction(self) -> "PgTransaction":
+        return PgTransaction(self, self._writer)
+
+    async def _control(self, *statements: str) -> None:
+        """All in one round trip (the simple query protocol takes several statements)."""
+        await _call(self._writer.execute, "; ".join(statements))
+
+    def _commit_sql(self, invalidates: bool) -> tuple[str, ...]:
         """COMMIT, after the NOTIFY that other processes act on when it completes."""
-        if not tell_others:
-            return "COMMIT"
-        return f"SELECT pg_notify('{self._channel}', '{self._sender}'); COMMIT"
+        if not invalidates:
+            return ("COMMIT",)
+        return (f"SELECT pg_notify('{self._channel}', '{self._sender}')", "COMMIT")
 
-    @staticmethod
-    async def _abort(conn: asyncpg.Connection) -> None:
+    async def _abort(self) -> None:
+        conn = self._writer
         with contextlib.suppress(Exception):
-            if not conn.is_closed() and conn.is_in_transaction():
+            if conn is not None and not conn.is_closed() and conn.is_in_transaction():
                 await conn.execute("ROLLBACK")
-
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator["PgTransaction"]:
-        async with self._write_lock:
-            conn = await self._writer_connection()
-            tx = PgTransaction(self, conn)
-            await _call(conn.execute, BEGIN)
-            try:
-                yield tx
-                await _call(conn.execute, self._commit_sql(True))
-            except BaseException:
-                await self._abort(conn)
-                raise
-        self.invalidate()
-        self._after_commit(tx)
 
     async def run_script(self, script: str) -> None:
         """Several statements in one go (the migrations' bookkeeping table)."""
@@ -283,41 +275,6 @@ class PgDatabase(Store):
 
     async def backup_to(self, target) -> None:
         raise StorageUnavailable("`fync backup` copies SQLite files; back up PostgreSQL with pg_dump")
-
-    # -- writes of the hot paths, grouped -------------------------------------------------
-    async def _commit_group(self, batch) -> list[tuple]:
-        """The batch on the writer connection; a fault fails every body of it."""
-        try:
-            return await self._run_group(batch)
-        except BaseException as exc:
-            return [(None, _storage_error(exc), None)] * len(batch)
-
-    async def _run_group(self, batch) -> list[tuple]:
-        """BEGIN, the lock, each body in a SAVEPOINT, COMMIT: one transaction for the batch.
-        Neighbouring control statements share a round trip (simple query protocol)."""
-        conn = await self._writer_connection()
-        await conn.execute(BEGIN + "; SAVEPOINT body")
-        try:
-            outcomes = []
-            for i, (body, _) in enumerate(batch):
-                if i:
-                    await conn.execute("RELEASE SAVEPOINT body; SAVEPOINT body")
-                outcomes.append(await self._run_one(conn, body))
-            tell = any(tx is not None and tx.invalidates for _, _, tx in outcomes)
-            await conn.execute("RELEASE SAVEPOINT body; " + self._commit_sql(tell))
-        except BaseException:
-            await self._abort(conn)
-            raise
-        return outcomes
-
-    async def _run_one(self, conn: asyncpg.Connection, body) -> tuple:
-        tx = PgTransaction(self, conn)
-        try:
-            result = await body(tx)
-        except Exception as exc:
-            await conn.execute("ROLLBACK TO SAVEPOINT body")  # the savepoint stays, for the next body
-            return None, _storage_error(exc), None
-        return result, None, tx
 
 
 async def _call(fn, *args):
@@ -328,7 +285,7 @@ async def _call(fn, *args):
 
 
 class PgTransaction(Transaction):
-    """One connection inside a write transaction; the same methods as db.Transaction."""
+    """The writer connection inside a write transaction; the same methods as SQLite's."""
 
     def __init__(self, db: PgDatabase, conn: asyncpg.Connection):
         super().__init__(db)
