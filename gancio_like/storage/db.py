@@ -87,8 +87,7 @@ class Database(Store):
         self._read_only = False
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        await self._settle()
         if self._folder is not None:
             self._folder.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -151,8 +151,7 @@ class PgDatabase(Store):
 
     async def close(self) -> None:
         self._closed = True
-        if self._flusher is not None:
-            await self._flusher
+        await self._settle()
         if self._listening is not None:
             self._listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
