@@ -87,7 +87,8 @@ class Database(Store):
         self._read_only = False
 
     async def close(self) -> None:
-        await self._settle()
+        if self._flusher is not None:
+            await self._flusher
         if self._folder is not None:
             self._folder.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -151,7 +151,8 @@ class PgDatabase(Store):
 
     async def close(self) -> None:
         self._closed = True
-        await self._settle()
+        if self._flusher is not None:
+            await self._flusher
         if self._listening is not None:
             self._listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):

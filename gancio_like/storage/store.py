@@ -4,13 +4,13 @@ write contract, the row caches, and telling plugins after COMMIT.
 The write contract, the same on both engines: a transaction body is `async` and
 may await storage calls (its `tx`, the store's own reads, storage functions built
 on them) and pure code — never network I/O, since it holds the write lock.
-Two ways to write, both run here and nowhere else, each one transaction under
-the write lock, answered only after its COMMIT:
+Two ways to write, both run here and nowhere else:
 
 - `async with db.transaction() as tx:` — the rare writes that may touch anything:
   their COMMIT empties every row cache;
-- `await db.write(body)` — the hot paths: `await body(tx)` → its result; the caches
-  are emptied only if the body said so (`tx.invalidate()`).
+- `await db.write(body)` — the hot paths: `await body(tx)`, its result once committed.
+  Bodies queued in the same loop turn share one transaction (group commit), each
+  inside its own SAVEPOINT, so one body's failure undoes only its own statements.
 
 An engine supplies the statements that differ (`BEGIN`, `_commit_sql`), readies its
 writer connection (`_ready_writer`), makes transaction objects on it (`_transaction`),
@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+
+MAX_GROUP = 64  # write bodies sharing one COMMIT at most
 
 
 class EpochCache:
@@ -53,6 +55,8 @@ class Store:
 
     def __init__(self):
         self._write_lock = asyncio.Lock()
+        self._queue: list[tuple[Callable, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
         self.caches: dict[str, EpochCache] = {}
         self._caches_on = True  # PostgreSQL turns them off while it cannot hear other processes
         # Set by the plugin host: the hook names someone listens to, and how to tell them.
@@ -90,20 +94,10 @@ class Store:
     async def transaction(self) -> AsyncIterator["Transaction"]:
         """`async with db.transaction() as tx:` — commits on success, rolls back on error.
         Every commit here empties the caches: these writes are rare and may touch anything."""
-        async with self._writing() as tx:
-            tx.invalidate()
-            yield tx
-
-    async def write(self, body: Callable[["Transaction"], Awaitable[Any]]):
-        """`await body(tx)` in a transaction of its own → its result, once committed."""
-        async with self._writing() as tx:
-            return await body(tx)
-
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator["Transaction"]:
         async with self._write_lock:
             await self._ready_writer()
             tx = self._transaction()
+            tx.invalidate()
             try:
                 await self._control(*self.BEGIN)
                 yield tx
@@ -113,10 +107,57 @@ class Store:
                 raise
         self._after_commit(tx)
 
-    async def _settle(self) -> None:
-        """Before closing: wait for the write under way, if any."""
-        async with self._write_lock:
-            pass
+    async def write(self, body: Callable[["Transaction"], Awaitable[Any]]):
+        """`await body(tx)` inside a group commit → its result, once committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((body, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # one more loop turn: requests read in it join this group
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            async with self._write_lock:
+                outcomes = await self._run_group([body for body, _ in batch])
+            for (_, future), (result, error, tx) in zip(batch, outcomes):
+                if tx is not None:
+                    self._after_commit(tx)
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(error)
+
+    async def _run_group(self, bodies: list) -> list[tuple]:
+        """BEGIN, each body in a SAVEPOINT, COMMIT → one (result, error, tx) per body.
+        Neighbouring control statements go together (one round trip on PostgreSQL);
+        a fault of the transaction itself fails every body of it."""
+        try:
+            await self._ready_writer()
+            await self._control(*self.BEGIN, "SAVEPOINT body")
+            outcomes = []
+            for i, body in enumerate(bodies):
+                if i:
+                    await self._control("RELEASE SAVEPOINT body", "SAVEPOINT body")
+                outcomes.append(await self._run_body(body))
+            tell = any(tx is not None and tx.invalidates for _, _, tx in outcomes)
+            await self._control("RELEASE SAVEPOINT body", *self._commit_sql(tell))
+        except BaseException as exc:
+            await self._abort()
+            return [(None, exc, None)] * len(bodies)
+        return outcomes
+
+    async def _run_body(self, body) -> tuple:
+        tx = self._transaction()
+        try:
+            result = await body(tx)
+        except Exception as exc:
+            await self._control("ROLLBACK TO SAVEPOINT body")  # the savepoint stays, for the next body
+            return None, exc, None
+        return result, None, tx
 
     # -- what each engine supplies ------------------------------------------------------
     async def _ready_writer(self) -> None:
