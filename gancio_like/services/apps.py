@@ -223,13 +223,13 @@ class ConnectedApp:
 async def connected_apps(db: Database, user_id: int) -> list[ConnectedApp]:
     """Apps holding a live grant or a remembered consent of this user, one entry each."""
     apps: dict[int, ConnectedApp] = {}
-    for row in await token_store.list_user_authorizations(db, user_id, clock.now()):
-        app = apps.setdefault(row["client_pk"], ConnectedApp(
-            row["client_id"], row["name"], row["website"], set(), row["created_at"], None))
-        app.scopes |= set(row["scope"].split())
-        app.authorized_at = min(app.authorized_at, row["created_at"])
-        if row["last_used_at"] is not None:
-            app.last_used_at = max(app.last_used_at or 0, row["last_used_at"])
+    for auth in await token_store.list_user_authorizations(db, user_id, clock.now()):
+        app = apps.setdefault(auth.client_pk, ConnectedApp(
+            auth.client_id, auth.name, auth.website, set(), auth.created_at, None))
+        app.scopes |= set(auth.scope.split())
+        app.authorized_at = min(app.authorized_at, auth.created_at)
+        if auth.last_used_at is not None:
+            app.last_used_at = max(app.last_used_at or 0, auth.last_used_at)
     return list(apps.values())
 
 

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 import aiosqlite
 
+from .errors import Conflict, StorageError, Unavailable
 from .store import EpochCache, Store, Transaction
 
 PRAGMAS = (
@@ -39,10 +40,6 @@ PRAGMAS = (
 )
 WAL_FOLD_BYTES = 4 * 1024 * 1024  # fold the WAL back once it is this big
 WAL_CHECK_SECONDS = 1.0
-
-
-class StorageUnavailable(Exception):
-    """The database cannot take writes now (disk full, read-only file, locked)."""
 
 
 class Database(Store):
@@ -64,6 +61,12 @@ class Database(Store):
     async def open(self, read_only: bool = False) -> "Database":
         """Open for serving; `read_only` for tools that only look (doctor, stats): no
         writer, no file created, nothing changed — SQLite's `mode=ro`."""
+        try:
+            return await self._open(read_only)
+        except sqlite3.Error as exc:
+            raise _storage_error(exc) from exc
+
+    async def _open(self, read_only: bool) -> "Database":
         if read_only:
             self._reader = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
             self._reader.row_factory = sqlite3.Row
@@ -103,7 +106,7 @@ class Database(Store):
     async def checkpoint(self) -> None:
         """Fold the whole WAL back into the main file and empty it (on shutdown)."""
         async with self._write_lock:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._guarded(self._conn.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def _fold_wal(self) -> None:
         """Keep the WAL small from a thread, so no request ever waits on its fsync."""
@@ -130,11 +133,14 @@ class Database(Store):
     # execute_fetchall is one hop to the reader's thread; execute + fetch +
     # close would be three, on every request.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        rows = await self._reader.execute_fetchall(sql, tuple(params))
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return list(await self._reader.execute_fetchall(sql, tuple(params)))
+        try:
+            return list(await self._reader.execute_fetchall(sql, tuple(params)))
+        except sqlite3.Error as exc:
+            raise _storage_error(exc) from exc
 
     # -- writes: the write contract is Store's; these are SQLite's parts of it ----------
     async def _ready_writer(self) -> None:
@@ -155,15 +161,15 @@ class Database(Store):
         self._rollback()
 
     def _guarded(self, fn, *args):
-        """Call a write; disk-full, read-only and lock faults become StorageUnavailable."""
+        """Call `fn` on the writer connection, raising storage's errors for sqlite3's;
+        after a read-only fault, the next write reconnects (`_ready_writer`)."""
         try:
             return fn(*args)
-        except sqlite3.OperationalError as exc:
-            if not _is_storage_fault(exc):
-                raise
-            if "readonly" in str(exc).replace("-", "").lower():
+        except sqlite3.Error as exc:
+            error = _storage_error(exc)
+            if isinstance(error, Unavailable) and "readonly" in str(exc).replace("-", "").lower():
                 self._read_only = True
-            raise StorageUnavailable(str(exc)) from exc
+            raise error from exc
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -174,7 +180,7 @@ class Database(Store):
         """Run a multi-statement script under the write lock (migrations)."""
         async with self._write_lock:
             try:
-                self._conn.executescript(script)
+                self._guarded(self._conn.executescript, script)
             except BaseException:
                 self._rollback()
                 raise
@@ -182,8 +188,11 @@ class Database(Store):
 
     async def backup_to(self, target: Path) -> None:
         """A consistent online copy through SQLite's backup API."""
-        async with aiosqlite.connect(str(target)) as dest:
-            await self._reader.backup(dest)
+        try:
+            async with aiosqlite.connect(str(target)) as dest:
+                await self._reader.backup(dest)
+        except sqlite3.Error as exc:
+            raise _storage_error(exc) from exc
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -239,9 +248,13 @@ def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3
     return conn.execute(sql, params).fetchall()
 
 
-def _is_storage_fault(exc: BaseException) -> bool:
-    """Disk full, read-only file or lock timeout: the instance should answer 503."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
+def _storage_error(exc: sqlite3.Error) -> StorageError:
+    """sqlite3's error → storage's own: a broken rule, a fault worth retrying later
+    (disk full, read-only file, lock timeout, a file it cannot open), or another fault."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return Conflict(str(exc))
     text = str(exc).lower()
-    return any(s in text for s in ("full", "readonly", "read-only", "locked", "disk i/o"))
+    if isinstance(exc, sqlite3.OperationalError) and any(
+            s in text for s in ("full", "readonly", "read-only", "locked", "disk i/o", "unable to open")):
+        return Unavailable(str(exc))
+    return StorageError(str(exc))

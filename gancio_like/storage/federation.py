@@ -3,10 +3,10 @@ users' key pairs, the remote-actor cache, the delivery queue and the inbox's mem
 of activity ids."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from .db import Database, Transaction
+from .store import Row
 
 Reader = Database | Transaction
 
@@ -60,7 +60,7 @@ async def insert_key_pair(tx: Transaction, user_id: int, public_pem: str, privat
 _ACTOR = "SELECT uri, acct, inbox, key_id, public_pem, fetched_at FROM remote_actors"
 
 
-def _actor(row: sqlite3.Row | None) -> RemoteActor | None:
+def _actor(row: Row | None) -> RemoteActor | None:
     return None if row is None else RemoteActor(row["uri"], row["acct"], row["inbox"], row["key_id"],
                                                 row["public_pem"], row["fetched_at"])
 

@@ -3,9 +3,8 @@ that outgrow one SQLite file or one process.
 
 Storage modules write one SQL dialect, SQLite's, kept to what both engines
 understand; `translate()` rewrites the few spellings that differ (`?` parameters,
-`group_concat`, `char`) once per statement text. Errors come out as the SQLite
-backend's classes (`sqlite3.IntegrityError`, `StorageUnavailable`), so callers
-catch one set whatever the engine.
+`group_concat`, `char`) once per statement text. Errors come out as storage's own
+(errors.py), as they do from SQLite, so callers catch one set whatever the engine.
 
 Every write transaction first takes one advisory lock, so writes are serialized
 across all processes as they are on SQLite: a read-then-write never races
@@ -31,13 +30,12 @@ import functools
 import logging
 import os
 import re
-import sqlite3
 from decimal import Decimal
 from typing import Any, Iterable
 
 import asyncpg
 
-from .db import StorageUnavailable
+from .errors import Conflict, StorageError, Unavailable
 from .store import EpochCache, Store, Transaction
 
 log = logging.getLogger("fync.db")
@@ -94,15 +92,16 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 def _storage_error(exc: BaseException) -> BaseException:
-    """asyncpg's error → the class the SQLite backend raises for the same fault."""
+    """asyncpg's error → storage's own, as the SQLite engine raises for the same fault;
+    anything else (a bug in a body, say) stays as it is."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return sqlite3.IntegrityError(str(exc))
+        return Conflict(str(exc))
     if isinstance(exc, (asyncpg.InsufficientResourcesError, asyncpg.CannotConnectNowError,
                         asyncpg.ReadOnlySQLTransactionError, asyncpg.ConnectionDoesNotExistError,
                         asyncpg.InterfaceError, OSError, asyncio.TimeoutError)):
-        return StorageUnavailable(str(exc) or type(exc).__name__)
+        return Unavailable(str(exc) or type(exc).__name__)
     if isinstance(exc, asyncpg.PostgresError):
-        return sqlite3.OperationalError(str(exc))
+        return StorageError(str(exc))
     return exc
 
 
@@ -141,7 +140,7 @@ class PgDatabase(Store):
                 self.url, min_size=1, max_size=self.pool_size, init=_setup_connection,
                 reset=_keep_session, server_settings={"application_name": "fync"})
         except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-            raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
+            raise Unavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
         self._caching(False)
         schema = await self.fetchval("SELECT current_schema()")
         self._channel = CHANNEL + "".join(c if c.isalnum() else "_" for c in schema or "")
@@ -247,7 +246,7 @@ class PgDatabase(Store):
                 self._writer = await asyncpg.connect(self.url, server_settings={"application_name": "fync-write"})
                 await _setup_connection(self._writer)
             except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-                raise StorageUnavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
+                raise Unavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
 
     def _transaction(self) -> "PgTransaction":
         return PgTransaction(self, self._writer)
@@ -274,7 +273,7 @@ class PgDatabase(Store):
             await _call(tx.conn.execute, script)
 
     async def backup_to(self, target) -> None:
-        raise StorageUnavailable("`fync backup` copies SQLite files; back up PostgreSQL with pg_dump")
+        raise Unavailable("`fync backup` copies SQLite files; back up PostgreSQL with pg_dump")
 
 
 async def _call(fn, *args):

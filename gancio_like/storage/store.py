@@ -20,7 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
+
+
+class Row(Protocol):
+    """A result row of either engine (sqlite3.Row, asyncpg.Record), read by position or
+    column name. Rows never leave storage: its functions turn them into models."""
+
+    def __getitem__(self, key: int | str) -> Any: ...
 
 MAX_GROUP = 64  # write bodies sharing one COMMIT at most
 
