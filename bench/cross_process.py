@@ -56,7 +56,8 @@ def revocations(url: str, rounds: int, root: Path) -> str:
     a = FyncServer(root / "a", **shared)
     a.env["FYNC_SERVER_PUBLIC_URL"] = a.url
     b = FyncServer(root / "b", **shared, FYNC_SERVER_PUBLIC_URL=a.url)
-    a.start(), b.start()
+    a.start()
+    b.start()
     try:
         alice = Account(a.url, "alice").signup()
         client = alice.register()
@@ -72,7 +73,8 @@ def revocations(url: str, rounds: int, root: Path) -> str:
                 stale += bearer(at_b, access) == 200
         return f"revoked through A, still accepted by B at once: {stale} of {rounds}"
     finally:
-        a.stop(), b.stop()
+        a.stop()
+        b.stop()
 
 
 def reveals(url: str, rounds: int, root: Path) -> str:
@@ -85,22 +87,22 @@ def reveals(url: str, rounds: int, root: Path) -> str:
         cookies = owner.http.cookies
         form = {"_xsrf": owner.xsrf(), "name": "Reveal bench", "description": "", "website": "",
                 "redirect_uris": "https://app.example/cb", "scope": "profile", "client_type": "confidential"}
-        created = _fresh(server, cookies).post("/dev/new", data=form)
-        page = created.headers["Location"]
+        page = _once(server, cookies, "POST", "/dev/new", data=form).headers["Location"]
         lost = 0
         for _ in range(rounds):
-            posted = _fresh(server, cookies).post(page + "/secret", data={"_xsrf": form["_xsrf"]})
+            posted = _once(server, cookies, "POST", page + "/secret", data={"_xsrf": form["_xsrf"]})
             assert posted.status_code == 303, posted.text
-            shown = _fresh(server, cookies).get(posted.headers["Location"])
+            shown = _once(server, cookies, "GET", posted.headers["Location"])
             lost += 'id="client-secret"' not in shown.text
         return f"new secrets not shown on the page the POST redirects to: {lost} of {rounds}"
     finally:
         server.stop()
 
 
-def _fresh(server: FyncServer, cookies) -> httpx.Client:
-    """A client for one request on a new connection (closed when the response is read)."""
-    return httpx.Client(base_url=server.url, cookies=cookies, timeout=30, headers={"Connection": "close"})
+def _once(server: FyncServer, cookies, method: str, path: str, **kwargs) -> httpx.Response:
+    """One request on a connection of its own, so any worker may take it."""
+    with httpx.Client(base_url=server.url, cookies=cookies, timeout=30) as http:
+        return http.request(method, path, **kwargs)
 
 
 def main() -> None:
