@@ -94,7 +94,7 @@ async def create_user(db: Database, passwords: Passwords, username: str, passwor
     display_name = (display_name or "").strip()[:100]
     password_hash = await passwords.hash(password)
     async with db.transaction() as tx:
-        if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
+        if await user_store.get_user_by_name(tx, username) is not None:
             raise ValidationError("that username is taken", "username")
         first = await user_store.count_users(tx) == 0
         user_id = await user_store.insert_user(tx, username, password_hash, display_name,

@@ -1,10 +1,9 @@
 """Community events and their tags (migrations/0004_events.sql)."""
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import Event
 from .db import Database, Transaction
+from .store import Row
 
 # Owner name and tags ride along in one query: every list shows both.
 _SELECT = ("SELECT e.*, u.username AS owner, u.timezone AS owner_timezone, (SELECT group_concat(tag, char(31)) "
@@ -13,7 +12,7 @@ _COLUMNS = ("title", "description", "start_datetime", "end_datetime", "place_nam
             "place_address", "published", "timezone")
 
 
-def _event(row: sqlite3.Row | None) -> Event | None:
+def _event(row: Row | None) -> Event | None:
     if row is None:
         return None
     tags = tuple(sorted(row["tag_list"].split("\x1f"))) if row["tag_list"] else ()
