@@ -29,7 +29,7 @@ from .services.apps import Reveals
 from .services.throttle import throttle_for
 from .storage import migrate, tokens
 from .storage.db import Database
-from .storage.engine import database_for, is_postgres
+from .storage.engine import database_for, dialect, is_postgres
 from .storage.engine import describe as describe_database
 
 log = logging.getLogger("fync")
@@ -108,11 +108,13 @@ def load_secret(data_dir: Path) -> str:
 
 
 async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
-    """Open the database, load plugins and apply every pending migration."""
+    """Load plugins, open the database and apply every pending migration. Without its
+    migrations (a broken install) fync stops before it creates or opens anything."""
     plugins = PluginHost.load(cfg)
+    migrations = plugins.migrations(dialect(cfg))
     db = await database_for(cfg).open()
     try:
-        await migrate.apply(db, plugins.migrations(db.dialect))
+        await migrate.apply(db, migrations)
     except Exception:
         await db.close()
         raise
@@ -160,16 +162,21 @@ async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
     """Serve until SIGTERM/SIGINT, then let in-flight requests finish and close the DB.
 
     A worker of `serve_workers` gets the parent's `sockets` and calls `ready()` once it
-    serves (the parent prints the startup lines); alone, it binds and prints them itself."""
+    serves (the parent prints the startup lines); alone, it binds and prints them itself.
+    The database is closed on every way out: an open SQLite connection's thread would
+    otherwise keep the process alive after a startup error (a plugin clash, a port in use)."""
     db, plugins = await open_instance(cfg)
-    app = await make_app(cfg, db, plugins)
+    try:
+        app = await make_app(cfg, db, plugins)
+        await serve_until_stopped(app, listen_sockets(cfg) if sockets is None else sockets, ready)
+        await db.checkpoint()
+    finally:
+        await db.close()
+    log.info("stopped")
+
+
+async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -> None:
     server = make_server(app)
-    if sockets is None:
-        try:
-            sockets = listen_sockets(cfg)
-        except ConfigError:
-            await db.close()
-            raise
     # Before anyone can learn that we serve: a signal right after the startup lines
     # must already mean "stop gracefully", not Python's KeyboardInterrupt.
     stop = asyncio.Event()
@@ -178,29 +185,30 @@ async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
         loop.add_signal_handler(sig, stop.set)
     server.add_sockets(sockets)
     if ready is None:
-        print_startup(cfg, plugins)
+        print_startup(app.cfg, app.plugins)
     else:
         ready()
     # Both jobs may run in every worker: the sweep only deletes expired rows, and
     # deliveries are claimed row by row in the database, so none goes out twice.
-    sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(db), housekeeping.INTERVAL * 1000)
+    sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(app.db), housekeeping.INTERVAL * 1000)
     sweeper.start()
     app.federation.start()
     await stop.wait()
     log.info("stopping: no new connections; finishing %d request(s)", server.busy())
     server.stop()
     sweeper.stop()
+    await _finish_requests(server)
+    await app.federation.stop()
+    await app.plugins.shutdown(app)
+    await server.close_all_connections()
+
+
+async def _finish_requests(server: GuardedHTTPServer) -> None:
     deadline = time.monotonic() + SHUTDOWN_GRACE
     while server.busy() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     if server.busy():
         log.warning("stopping with %d request(s) unfinished after %ds", server.busy(), SHUTDOWN_GRACE)
-    await app.federation.stop()
-    await plugins.shutdown(app)
-    await server.close_all_connections()
-    await db.checkpoint()
-    await db.close()
-    log.info("stopped")
 
 
 def print_startup(cfg: Config, plugins: PluginHost, worker_pids: list[int] | None = None) -> None:

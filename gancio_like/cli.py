@@ -219,10 +219,10 @@ async def _database(cfg: Config):
 async def cmd_migrate(cfg: Config, args) -> int:
     from .plugins import PluginHost
     from .storage import migrate
-    from .storage.engine import database_for, describe
+    from .storage.engine import database_for, describe, dialect
+    migrations = PluginHost.load(cfg).migrations(dialect(cfg))  # before the database is created
     db = await database_for(cfg).open()
     try:
-        migrations = PluginHost.load(cfg).migrations(db.dialect)
         if args.check:
             todo = await migrate.pending(db, migrations)
             for m in todo:
@@ -402,8 +402,11 @@ async def cmd_doctor(cfg: Config, args) -> int:
     from .storage.engine import dialect
     config_file = args.config or os.environ.get("FYNC_CONFIG") or ("fync.toml" if Path("fync.toml").exists() else None)
     logging.getLogger("tornado.general").setLevel(logging.ERROR)  # a failed fetch is a check's verdict
-    checks = await doctor.run(cfg, config_file, PluginHost.load(cfg).migrations(dialect(cfg)), args.offline,
-                              args.time_url or doctor.TIME_URL)
+    try:
+        migrations = PluginHost.load(cfg).migrations(dialect(cfg))
+    except MigrationError as exc:  # no core migrations: a failed check among the others
+        migrations = exc
+    checks = await doctor.run(cfg, config_file, migrations, args.offline, args.time_url or doctor.TIME_URL)
     for check in checks:
         print(f"{check.status if check.status == 'ok' else check.status.upper():<6}{check.name:<17}{check.detail}")
         if check.fix:

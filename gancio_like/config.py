@@ -72,7 +72,7 @@ class SecurityConfig:
 
 @dataclass(frozen=True)
 class PluginsConfig:
-    paths: list = _key(["plugins"], "folders searched for plugins (Fync's own plugins/ always is)")
+    paths: list = _key(["plugins"], "folders searched for plugins (installed ones like checkins are found too)")
     enabled: list = _key(["checkins"], "plugins to load, by name")
     settings: dict = field(default_factory=dict, metadata={"help": "[plugins.NAME] tables"})
 

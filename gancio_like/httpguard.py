@@ -1,64 +1,84 @@
 """The HTTP server's defences against hostile clients (SECURITY-CHECKLIST (b)).
 
-Tornado alone answers a body over `max_body_size` with a bare 400 and closes,
-drops an over-long header block without a word, and keeps no count of requests
-still being received. `GuardedHTTPServer` wraps each request's delegate so that:
+Tornado alone answers a body over `max_body_size` with a bare 400, drops a request
+head over `max_header_size` without a word, and keeps no count of requests still
+being received. `GuardedHTTPServer` wraps each request's delegate, and each
+connection's stream, so that:
 
 - a `Content-Length` over the limit gets 413, a header block over `HEADER_LIMIT`
   gets 431 and a request line over `URI_LIMIT` gets 414, in the SPEC's JSON error
   shape, before any of the body is read (RFC 9110 §15.5.14, §15.5.15; RFC 6585 §5);
-  the connection then closes after a short lingering drain, so the client reads
-  the answer instead of a reset (RFC 9112 §9.6);
-- a chunked body that grows past the limit is discarded as it arrives and
-  answered 413 once it ends (up to `CHUNKED_DRAIN` times the limit; beyond that
-  Tornado cuts the connection);
+- a head too large for Tornado to parse (over `MAX_HEADER_SIZE`) gets the same
+  431 or 414, and a chunked body gets 413 as soon as it passes the limit;
+- every refusal says `Connection: close`, then the connection closes after a
+  short lingering drain, so the client reads the answer instead of a reset
+  (RFC 9112 §9.6);
 - `busy()` counts requests from their headers until their handler finishes, so a
   graceful shutdown also waits for a body still being uploaded.
 
 Slow clients are bounded by Tornado itself: the whole header block must arrive
-within the idle timeout, a body within `body_timeout`.
+within the idle timeout, a body within `body_timeout`. None of this costs a request
+within the limits more than a counter and a flag.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import sys
 
 import tornado.httpserver
 from tornado import gen, httputil, iostream
 
 HEADER_LIMIT = 32 * 1024  # a larger header block: 431
 URI_LIMIT = 16 * 1024  # a longer request target: 414
-MAX_HEADER_SIZE = 64 * 1024  # a larger one is not even parsed: the connection closes
-CHUNKED_DRAIN = 4  # a chunked body is read (and dropped) up to this many times the limit
-LINGER_SECONDS = 2.0  # after refusing a body, how long its remainder is drained
+MAX_HEADER_SIZE = 64 * 1024  # Tornado reads no further; a larger head is answered unparsed
+LINGER_SECONDS = 2.0  # after a refusal, how long what the client still sends is drained
 LINGER_BYTES = 16 * 1024 * 1024
 REASONS = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+_answering: set[asyncio.Task] = set()  # refusals being sent (the loop keeps only weak references)
 
 
-def error_response(status: int, description: str, close: bool) -> tuple[httputil.ResponseStartLine,
-                                                                          httputil.HTTPHeaders, bytes]:
-    """A complete JSON error response in the SPEC's `{"error", "error_description"}` shape."""
+def error_response(status: int, description: str) -> bytes:
+    """A whole response in the SPEC's `{"error", "error_description"}` shape that ends the connection."""
     body = json.dumps({"error": "invalid_request", "error_description": description}).encode()
-    headers = httputil.HTTPHeaders({
-        "Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(body)),
-        "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"})
-    if close:
-        headers["Connection"] = "close"
-    return httputil.ResponseStartLine("HTTP/1.1", status, REASONS[status]), headers, body
+    head = [f"HTTP/1.1 {status} {REASONS[status]}", "Content-Type: application/json; charset=utf-8",
+            f"Content-Length: {len(body)}", "Connection: close", "Access-Control-Allow-Origin: *",
+            "X-Content-Type-Options: nosniff"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+def too_long_uri() -> tuple[int, str]:
+    return 414, f"the request target is longer than {URI_LIMIT} bytes"
+
+
+def too_large_headers() -> tuple[int, str]:
+    return 431, f"the request headers are larger than {HEADER_LIMIT} bytes"
+
+
+def too_large_body(limit: int) -> tuple[int, str]:
+    return 413, f"the request body is larger than {limit} bytes"
 
 
 class GuardedHTTPServer(tornado.httpserver.HTTPServer):
     """Tornado's HTTPServer with the guards above; `body_limit` is in bytes."""
 
     def initialize(self, *args, body_limit: int, **kwargs) -> None:
-        # Tornado's own limit stays above ours so that chunked bodies reach the guard.
-        super().initialize(*args, max_body_size=body_limit * CHUNKED_DRAIN, **kwargs)
+        # The guard is the one body limit: Tornado's own would answer a bare 400,
+        # even to a chunk that merely announces more than the limit.
+        super().initialize(*args, max_body_size=sys.maxsize, **kwargs)
         self.body_limit = body_limit
         self.receiving = 0  # requests whose headers are in but no handler runs yet
-        self.refusing: set[asyncio.Task] = set()  # answers being sent (the loop keeps weak references)
+
+    def handle_stream(self, stream: iostream.IOStream, address) -> None:
+        # TCPServer builds a plain IOStream (Fync serves no TLS itself): make it one that
+        # can answer before it closes. Same layout, one overridden method.
+        if type(stream) is iostream.IOStream:
+            stream.__class__ = _GuardedStream
+        super().handle_stream(stream, address)
 
     def start_request(self, server_conn, request_conn) -> httputil.HTTPMessageDelegate:
+        request_conn.stream.reading_head = True
         return _RequestGuard(self, request_conn, super().start_request(server_conn, request_conn))
 
     def busy(self) -> int:
@@ -66,55 +86,81 @@ class GuardedHTTPServer(tornado.httpserver.HTTPServer):
         return self.receiving + getattr(self.request_callback, "in_flight", 0)
 
 
+class _GuardedStream(iostream.IOStream):
+    """A client connection that, when closed with an answer due, sends it first.
+
+    The answer is the guard's refusal (`farewell`), or a 431/414 when Tornado gave
+    up on a request head over MAX_HEADER_SIZE: it closes the stream at once, and
+    this is the last point where the socket is still open."""
+
+    reading_head = False  # from a request's start until its headers are parsed
+    farewell = b""
+
+    def close_fd(self) -> None:
+        if self.reading_head and isinstance(self.error, iostream.UnsatisfiableReadError):
+            # Tornado keeps what it read of the head in its buffer (up to MAX_HEADER_SIZE).
+            self.farewell = error_response(*head_refusal(self._read_buffer))
+        if not self.farewell:
+            return super().close_fd()
+        sock, self.socket = self.socket, None
+        task = asyncio.ensure_future(_answer_and_close(iostream.IOStream(sock), self.farewell))
+        _answering.add(task)
+        task.add_done_callback(_answering.discard)
+        return None
+
+
+def head_refusal(head: bytes | bytearray) -> tuple[int, str]:
+    """Why an unparsed head is refused: 414 when its request line alone is over URI_LIMIT."""
+    return too_long_uri() if head.find(b"\n", 0, URI_LIMIT + 1) == -1 else too_large_headers()
+
+
+def hang_up(stream: iostream.IOStream, status: int, description: str) -> None:
+    """Answer the refusal, then close (the body, if any, is never read into memory)."""
+    stream.farewell = error_response(status, description)
+    stream.close()
+
+
 class _RequestGuard(httputil.HTTPMessageDelegate):
     def __init__(self, server: GuardedHTTPServer, conn, delegate: httputil.HTTPMessageDelegate):
         self.server, self.conn, self.delegate = server, conn, delegate
         self.counted = False
         self.received = 0
-        self.overflow = False
+        self.refused = False
 
     def headers_received(self, start_line, headers):
+        self.conn.stream.reading_head = False
         refusal = self._refusal(start_line, headers)
         if refusal is not None:
-            return self._refuse(*refusal)
+            hang_up(self.conn.detach(), *refusal)
+            return None
         self.server.receiving += 1
         self.counted = True
         return self.delegate.headers_received(start_line, headers)
 
     def _refusal(self, start_line, headers) -> tuple[int, str] | None:
         if len(start_line.path) > URI_LIMIT:
-            return 414, f"the request target is longer than {URI_LIMIT} bytes"
+            return too_long_uri()
         size = sum(len(name) + len(value) + 4 for name, value in headers.get_all())
         if size > HEADER_LIMIT:
-            return 431, f"the request headers are larger than {HEADER_LIMIT} bytes"
+            return too_large_headers()
         length = headers.get("Content-Length", "").split(",")[0].strip()
         if length.isascii() and length.isdigit() and int(length) > self.server.body_limit:
-            return 413, f"the request body is larger than {self.server.body_limit} bytes"
+            return too_large_body(self.server.body_limit)
         return None
-
-    def _refuse(self, status: int, description: str) -> None:
-        """Answer at once and hang up: the body is never read into memory."""
-        stream = self.conn.detach()
-        task = asyncio.ensure_future(_answer_and_close(stream, *error_response(status, description, close=True)))
-        self.server.refusing.add(task)
-        task.add_done_callback(self.server.refusing.discard)
 
     def data_received(self, chunk: bytes):
+        if self.refused:
+            return None  # Tornado may still hand over what it had buffered
         self.received += len(chunk)
-        if self.received > self.server.body_limit:
-            self.overflow = True  # a chunked body: dropped from here on, answered in finish()
-        if not self.overflow:
-            return self.delegate.data_received(chunk)
-        return None
+        if self.received > self.server.body_limit:  # a chunked body (a Content-Length was checked)
+            self.refused = True
+            hang_up(self.conn.stream, *too_large_body(self.server.body_limit))
+            return None
+        return self.delegate.data_received(chunk)
 
     def finish(self) -> None:
         try:
-            if self.overflow:
-                start, headers, body = error_response(
-                    413, f"the request body is larger than {self.server.body_limit} bytes", close=False)
-                self.conn.write_headers(start, headers, body)
-                self.conn.finish()
-            else:
+            if not self.refused:
                 self.delegate.finish()  # creates the handler, which counts itself in flight
         finally:
             self._uncount()
@@ -129,14 +175,14 @@ class _RequestGuard(httputil.HTTPMessageDelegate):
             self.server.receiving -= 1
 
 
-async def _answer_and_close(stream: iostream.IOStream, start, headers, body: bytes) -> None:
-    lines = [f"{start.version} {start.code} {start.reason}"] + [f"{k}: {v}" for k, v in headers.get_all()]
+async def _answer_and_close(stream: iostream.IOStream, response: bytes) -> None:
     try:
-        await stream.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        await stream.write(response)
         stream.socket.shutdown(socket.SHUT_WR)
         # Read what the client is still sending: closing with unread data would send
         # a reset that can destroy the answer before the client reads it.
-        deadline, drained = asyncio.get_running_loop().time() + LINGER_SECONDS, 0
+        # On Tornado's clock (the wall clock), not asyncio's, or the deadline has already passed.
+        deadline, drained = stream.io_loop.time() + LINGER_SECONDS, 0
         while drained < LINGER_BYTES:
             chunk = stream.read_bytes(65536, partial=True)
             drained += len(await gen.with_timeout(deadline, chunk, quiet_exceptions=iostream.StreamClosedError))

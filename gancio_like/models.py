@@ -13,6 +13,10 @@ class User:
     is_admin: bool
     created_at: int
     interests: tuple[str, ...] = field(default=())
+    email: str | None = None
+    timezone: str = ""        # IANA name; "" = the instance's default
+    locale: str = ""          # chosen language; "" = the browser's
+    avatar_version: int = 0   # 0 = the generated default
 
     @property
     def shown_name(self) -> str:
@@ -104,3 +108,4 @@ class Event:
     published: bool
     created_at: int
     updated_at: int
+    timezone: str = ""        # IANA name the local times were given in; "" = the owner's

@@ -9,7 +9,9 @@ the method declares, and its summary from the docstring. A handler may add detai
                         "status": 201, "parameters": [...], "summary": "...",
                         "errors": {"409": "what a 409 means here"}}}
 
-A response schema shaped like `page_of(item)` gets the `limit`/`cursor` parameters.
+A response schema shaped like `page_of(item)` gets the `limit`/`cursor` parameters;
+`"request": None` says a method takes no body; `"links"` are OpenAPI Link Objects
+added to the success response. `ApiHandler.json_body()` holds a body to `request`.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from . import __version__
+from .oauth.schemas import client_schemas
 
 ERROR = {"type": "object", "required": ["error", "error_description"],
          "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}}
@@ -47,7 +50,7 @@ def document(cfg, scopes, routes: list[Route]) -> dict:
     for route in routes:
         if route.scopes is not None:
             _add_api_route(paths, route, seen_ids)
-    _add_oauth_endpoints(paths, routes)
+    _add_oauth_endpoints(paths, routes, oauth_operations(scopes))
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{cfg.instance.name} API", "version": __version__,
@@ -60,18 +63,29 @@ def document(cfg, scopes, routes: list[Route]) -> dict:
 
 # --- API handlers -------------------------------------------------------------------
 
+def uri_template(route: Route) -> str:
+    """The route's path with a `{name}` per parameter, as the document and `GET /api` show it."""
+    groups, template = path_template(route.pattern)
+    return template.format(*(f"{{{name}}}" for name in _slot_names(route, groups)))
+
+
+def _slot_names(route: Route, groups: list[str]) -> list[str]:
+    # One path, one set of names: the first method's arguments name the slots for all.
+    method = next(iter(route.scopes or {"GET": None})).lower()
+    return param_names(getattr(route.handler, method), groups)
+
+
 def _add_api_route(paths: dict, route: Route, seen_ids: set[str]) -> None:
     if not route.scopes:
         return
-    groups, template = path_template(route.pattern)
-    # One path, one set of names: the first method's arguments name the slots for all.
-    names = param_names(getattr(route.handler, next(iter(route.scopes)).lower()), groups)
-    path = template.format(*(f"{{{name}}}" for name in names))
+    groups = path_template(route.pattern)[0]
+    names = _slot_names(route, groups)
+    path = uri_template(route)
     declared = getattr(route.handler, "openapi", None) or {}
     item = paths.setdefault(path, {})
     for method, scope in route.scopes.items():
         op = _operation(route.handler, method, scope, declared.get(method, {}), path)
-        op["operationId"] = _unique(f"{method.lower()}_{_snake(route.handler.__name__)}", seen_ids)
+        op["operationId"] = unique(f"{method.lower()}_{snake(route.handler.__name__)}", seen_ids)
         params = _merge_params(_path_params(names, groups) + _page_params(op), declared.get(method, {}))
         if params:
             op["parameters"] = params
@@ -82,9 +96,9 @@ def _operation(handler: type, method: str, scope: str | None, extra: dict, path:
     op = {"summary": extra.get("summary") or summary(handler, method, path), "tags": [_tag(handler)],
           "security": [{"oauth2": [scope]}] if scope else [],
           "responses": _responses(method, scope, extra, has_params="{" in path)}
-    if "request" in extra or method in BODY_METHODS:
-        op["requestBody"] = {"required": "request" in extra, "content": {
-            "application/json": {"schema": extra.get("request", JSON_OBJECT)}}}
+    request = extra.get("request", JSON_OBJECT if method in BODY_METHODS else None)  # None: takes no body
+    if request is not None:
+        op["requestBody"] = {"required": "request" in extra, "content": {"application/json": {"schema": request}}}
     return op
 
 
@@ -95,6 +109,8 @@ def _responses(method: str, scope: str | None, extra: dict, has_params: bool) ->
     success = {"description": "Success"}
     if schema:
         success["content"] = {"application/json": {"schema": schema}}
+    if "links" in extra:  # OpenAPI Link Objects: what a client can do next with this answer
+        success["links"] = extra["links"]
     errors = {"400": "BadRequest", "401": "Unauthorized"}  # 401 too when public: a bad token is refused
     if scope:
         errors["403"] = "Forbidden"
@@ -196,11 +212,11 @@ def _tag(handler: type) -> str:
     return module.removeprefix("api_") if module != "api" else "api"
 
 
-def _snake(name: str) -> str:
+def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Handler")).lower()
 
 
-def _unique(name: str, seen: set[str]) -> str:
+def unique(name: str, seen: set[str]) -> str:
     candidate, n = name, 2
     while candidate in seen:
         candidate, n = f"{name}_{n}", n + 1
@@ -210,10 +226,17 @@ def _unique(name: str, seen: set[str]) -> str:
 
 # --- OAuth endpoints (SPEC §3): form or JSON, authenticated as a client, not by bearer -----
 
-def _form(properties: dict, required: list[str]) -> dict:
-    schema = {"type": "object", "required": required,
-              "properties": {name: {"type": "string", **({"description": text} if text else {})}
-                             for name, text in properties.items()}}
+def _form_fields(properties: dict, required: list[str]) -> dict:
+    """A form as the OAuth endpoints read it (RFC 6749 §3.2): each parameter once; an
+    empty one counts as left out, so a required one is non-empty; others are ignored."""
+    return {"type": "object", "required": required, "additionalProperties": {"type": "string"},
+            "properties": {name: text if isinstance(text, dict) else
+                           {"type": "string", **({"minLength": 1} if name in required else {}),
+                            **({"description": text} if text else {})}
+                           for name, text in properties.items()}}
+
+
+def _form(schema: dict) -> dict:
     return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}
 
 
@@ -223,67 +246,76 @@ def _json(schema: dict, status: str = "200", description: str = "Success") -> di
 
 CLIENT_AUTH = [{"clientBasic": []}, {}]  # Basic, or client_id (+ client_secret) in the form
 CLIENT_FIELDS = {"client_id": "client_secret_post or public clients", "client_secret": "client_secret_post"}
-TOKEN = {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token", "scope"],
+TOKEN = {"type": "object", "required": ["access_token", "token_type", "refresh_token", "scope"],
          "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
-                        "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"},
-                        "scope": {"type": "string"}}}
-REGISTRATION = {"type": "object", "required": ["redirect_uris"], "properties": {
-    "redirect_uris": {"type": "array", "items": {"type": "string", "format": "uri"}, "maxItems": 10},
-    "client_name": {"type": "string"}, "client_uri": {"type": "string"}, "scope": {"type": "string"},
-    "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "none"]},
-    "grant_types": {"type": "array", "items": {"type": "string"}},
-    "response_types": {"type": "array", "items": {"type": "string"}}}}
-GANCIO_CLIENT = {"type": "object", "required": ["client_name", "redirect_uris"], "properties": {
-    "client_name": {"type": "string"}, "redirect_uris": {"type": ["string", "array"]},
-    "scopes": {"type": "string", "description": "space-separated; default event:write"},
-    "website": {"type": "string"}}}
+                        "expires_in": {"type": "integer", "description": "absent when access tokens never expire"},
+                        "refresh_token": {"type": "string"}, "scope": {"type": "string"}}}
 INTROSPECTION = {"type": "object", "required": ["active"], "properties": {
     "active": {"type": "boolean"}, "scope": {"type": "string"}, "client_id": {"type": "string"},
     "username": {"type": "string"}, "sub": {"type": "string"}, "token_type": {"type": "string"},
     "exp": {"type": "integer"}, "iat": {"type": "integer"}, "iss": {"type": "string"}}}
 ERRORS = {"400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"}}
+TOO_MANY = {"429": {"$ref": "#/components/responses/TooManyRequests"}}
+DELETED = {"204": {"description": "Deleted"}}
 CLIENT_ID = [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
-OAUTH_OPERATIONS: dict[str, dict[str, dict]] = {
-    "/.well-known/oauth-authorization-server": {"get": {
-        "summary": "Authorization server metadata (RFC 8414)", "security": [], "responses": _json(JSON_OBJECT)}},
-    "/oauth/token": {"post": {
-        "summary": "Exchange a code or a refresh token for tokens (RFC 6749 §4.1.3, §6)", "security": CLIENT_AUTH,
-        "requestBody": _form({"grant_type": "authorization_code or refresh_token", "code": "", "code_verifier": "PKCE",
-                              "redirect_uri": "", "refresh_token": "", "scope": "a subset, on refresh",
-                              **CLIENT_FIELDS}, ["grant_type"]),
-        "responses": {**_json(TOKEN), **ERRORS}}},
-    "/oauth/revoke": {"post": {
-        "summary": "Revoke an access or refresh token (RFC 7009)", "security": CLIENT_AUTH,
-        "requestBody": _form({"token": "", "token_type_hint": "access_token or refresh_token", **CLIENT_FIELDS},
-                             ["token"]),
-        "responses": {"200": {"description": "Revoked, or unknown"}, **ERRORS}}},
-    "/oauth/introspect": {"post": {
-        "summary": "Describe a token the calling client holds (RFC 7662)", "security": [{"clientBasic": []}, {}],
-        "requestBody": _form({"token": "", "token_type_hint": "", **CLIENT_FIELDS}, ["token"]),
-        "responses": {**_json(INTROSPECTION), **ERRORS}}},
-    "/oauth/register": {"post": {
-        "summary": "Register a client (RFC 7591)", "security": [],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": REGISTRATION}}},
-        "responses": {**_json(JSON_OBJECT, "201", "Registered"), "400": ERRORS["400"],
-                      "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
-    "/oauth/register/{client_id}": {
-        method: {"summary": summary_, "security": [{"registrationToken": []}], "parameters": CLIENT_ID,
-                 "responses": {**(_json(JSON_OBJECT) if method != "delete" else {"204": {"description": "Deleted"}}),
-                               **ERRORS}}
-        for method, summary_ in (("get", "Read a registration (RFC 7592)"), ("put", "Update a registration (RFC 7592)"),
-                                 ("delete", "Delete a registration (RFC 7592)"))},
-    "/api/client": {"post": {
-        "summary": "Register a client, Gancio style (form or JSON)", "security": [],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": GANCIO_CLIENT},
-                                                      "application/x-www-form-urlencoded": {"schema": GANCIO_CLIENT}}},
-        "responses": {**_json(JSON_OBJECT), "400": ERRORS["400"],
-                      "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
-}
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _add_oauth_endpoints(paths: dict, routes: list[Route]) -> None:
+def oauth_operations(scopes) -> dict[str, dict[str, dict]]:
+    """The OAuth endpoints' operations; registration bodies are those the endpoints enforce."""
+    bodies = client_schemas(scopes)
+    return {
+        "/.well-known/oauth-authorization-server": {"get": {
+            "summary": "Authorization server metadata (RFC 8414)", "security": [], "responses": _json(JSON_OBJECT)}},
+        "/oauth/token": {"post": {
+            "summary": "Exchange a code or a refresh token for tokens (RFC 6749 §4.1.3, §6)", "security": CLIENT_AUTH,
+            "requestBody": _form({"oneOf": [
+                _form_fields({"grant_type": {"const": "authorization_code"}, "code": "", "code_verifier": "PKCE",
+                              "redirect_uri": "the one sent to authorize", "scope": "ignored", **CLIENT_FIELDS},
+                             ["grant_type", "code"]),
+                _form_fields({"grant_type": {"const": "refresh_token"}, "refresh_token": "",
+                              "scope": "a subset of the granted scope", **CLIENT_FIELDS},
+                             ["grant_type", "refresh_token"])]}),
+            "responses": {**_json(TOKEN), **ERRORS}}},
+        "/oauth/revoke": {"post": {
+            "summary": "Revoke an access or refresh token (RFC 7009)", "security": CLIENT_AUTH,
+            "requestBody": _form(_form_fields({"token": "", "token_type_hint": "access_token or refresh_token",
+                                               **CLIENT_FIELDS}, ["token"])),
+            "responses": {"200": {"description": "Revoked, or unknown"}, **ERRORS}}},
+        "/oauth/introspect": {"post": {
+            "summary": "Describe a token the calling client holds (RFC 7662)", "security": [{"clientBasic": []}, {}],
+            "requestBody": _form(_form_fields({"token": "", "token_type_hint": "", **CLIENT_FIELDS}, ["token"])),
+            "responses": {**_json(INTROSPECTION), **ERRORS}}},
+        "/oauth/register": {"post": {
+            "summary": "Register a client (RFC 7591)", "security": [], "requestBody": _json_body(bodies["rfc7591"]),
+            "responses": {**_json(JSON_OBJECT, "201", "Registered"), "400": ERRORS["400"], **TOO_MANY}}},
+        "/oauth/register/{client_id}": {
+            method: {"summary": summary_, "security": [{"registrationToken": []}], "parameters": CLIENT_ID,
+                     **({"requestBody": _json_body(bodies["rfc7592"])} if method == "put" else {}),
+                     "responses": {**(_json(JSON_OBJECT) if method != "delete" else DELETED), **ERRORS}}
+            for method, summary_ in (("get", "Read a registration (RFC 7592)"),
+                                     ("put", "Update a registration (RFC 7592)"),
+                                     ("delete", "Delete a registration (RFC 7592)"))},
+        "/api/client": {"post": {
+            "summary": "Register a client, Gancio style (form or JSON)", "security": [],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": bodies["gancio"]},
+                "application/x-www-form-urlencoded": {"schema": bodies["gancio_form"]}}},
+            "responses": {**_json(GANCIO_REGISTERED), "400": ERRORS["400"], **TOO_MANY}}},
+    }
+
+
+GANCIO_REGISTERED = {"type": "object", "required": ["client_id", "client_secret", "name", "scopes", "website",
+                                                    "redirect_uris"],
+                     "properties": {name: {"type": "string"} for name in ("client_id", "client_secret", "name",
+                                                                          "scopes", "website", "redirect_uris")}}
+
+
+def _add_oauth_endpoints(paths: dict, routes: list[Route], operations: dict[str, dict[str, dict]]) -> None:
     """Each served OAuth endpoint, noting the other paths its handler answers on."""
     served = {}
     for route in routes:
@@ -291,14 +323,14 @@ def _add_oauth_endpoints(paths: dict, routes: list[Route]) -> None:
             served.setdefault(path_template(route.pattern)[1], route.handler)
         except ValueError:
             continue  # not a plain path, so none of these
-    for path, operations in OAUTH_OPERATIONS.items():
+    for path, methods in operations.items():
         handler = served.get(re.sub(r"\{[^}]+\}", "{}", path))
         if handler is None:
             continue
         aliases = [p for p, h in served.items() if h is handler and p != path and "{" not in p]
         note = {"description": "Also served at " + ", ".join(aliases) + "."} if aliases else {}
         paths[path] = {m: {**op, "tags": ["oauth"], "operationId": f"oauth_{m}{_snake_path(path)}", **note}
-                       for m, op in operations.items()}
+                       for m, op in methods.items()}
 
 
 def _snake_path(path: str) -> str:

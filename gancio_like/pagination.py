@@ -35,7 +35,8 @@ class Cursors:
 
 
 def parse_limit(value: str | None) -> int:
-    if value in (None, ""):
+    """`?limit=`: absent means the default; an empty one is as wrong as any non-number."""
+    if value is None:
         return DEFAULT_LIMIT
     # isascii: str.isdigit() also accepts digits like "²" that int() refuses.
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:

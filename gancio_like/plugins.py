@@ -1,11 +1,12 @@
 """Plugins: the API plugin authors import, and their discovery and loading (SPEC §7).
 
-A plugin is a module or package in a `[plugins].paths` folder (Fync's own
-`plugins/` is always searched) or an installed distribution with an entry point
-in the `fync.plugins` group. Only `[plugins].enabled` names load. Anything a
-plugin declares wrongly — an unknown name, a scope clash or bad scope name, a
-route that clashes with the core or declares no scope — stops startup with a
-message naming the plugin, rather than surfacing later as a confusing 403 or 404.
+A plugin is a module or package in a `[plugins].paths` folder or an installed
+distribution with an entry point in the `fync.plugins` group (Fync's own `checkins`
+is one: setup.cfg installs it as `gancio_like.bundled_plugins.checkins`). Only
+`[plugins].enabled` names load. Anything a plugin declares wrongly — an unknown
+name, a scope clash or bad scope name, a route that clashes with the core or
+declares no scope — stops startup with a message naming the plugin, rather than
+surfacing later as a confusing 403 or 404.
 """
 from __future__ import annotations
 
@@ -25,14 +26,13 @@ from .config import Config, ConfigError
 from .handlers.api import PUBLIC, ApiHandler, declared_scopes, public, requires_scope
 from .scopes import ScopeRegistry
 from .storage.errors import Conflict, Unavailable
-from .storage.migrate import CORE_MIGRATIONS, Migration, read_folder
+from .storage.migrate import Migration, read_core, read_folder
 
 __all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "Conflict", "Unavailable", "PluginHost",
            "PluginError"]
 
 hookimpl = pluggy.HookimplMarker("fync")
 log = logging.getLogger("fync.plugins")
-OWN_PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 ENTRY_POINT_GROUP = "fync.plugins"
 NOTIFICATION_HOOKS = ("fync_user_created", "fync_friendship_created", "fync_event_created",
                       "fync_token_issued", "fync_token_revoked")
@@ -45,7 +45,7 @@ class PluginError(ConfigError):
 def discover(cfg: Config) -> dict[str, object]:
     """Every plugin that could be loaded: name → its file, folder or entry point."""
     found: dict[str, object] = {}
-    folders = [OWN_PLUGINS] + [Path(cfg.base_dir, p) for p in cfg.plugins.paths]
+    folders = [Path(cfg.base_dir, p) for p in cfg.plugins.paths]
     for folder in dict.fromkeys(f.resolve() for f in folders):
         for path in sorted(folder.glob("*")) if folder.is_dir() else ():
             name = path.stem if path.suffix == ".py" else path.name
@@ -107,7 +107,7 @@ class PluginHost:
     def migrations(self, dialect: str = "sqlite") -> list[Migration]:
         """Core migrations first, then each plugin's, tracked under its own name;
         in `dialect` ("sqlite" or "postgresql") where a file has a version for it."""
-        found = read_folder("core", CORE_MIGRATIONS, dialect)
+        found = read_core(dialect)
         for name, folder in self._results(self.pm.hook.fync_migrations):
             if folder:
                 found += read_folder(name, Path(folder), dialect)
@@ -120,8 +120,8 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r}: scope {scope!r} must be named {name}:<action>")
                 try:
                     registry.add(scope, description, owner=name)
-                except ValueError as exc:
-                    raise PluginError(f"plugin {name!r}: {exc}") from exc
+                except ValueError as exc:  # its message already names the plugin
+                    raise PluginError(str(exc)) from exc
 
     def routes(self, core: list[tuple], registry: ScopeRegistry) -> list[tuple]:
         """The plugins' API routes, each checked before the server starts."""

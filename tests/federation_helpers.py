@@ -196,7 +196,7 @@ async def eventually(check, seconds: float = 15, every: float = 0.05):
 async def signed_post(sender: Person, url: str, activity: dict, *, body: bytes | None = None,
                       key_id: str | None = None, date: float | None = None, headers_list: str | None = None,
                       algorithm: str | None = None, drop: tuple = (), digest_of: bytes | None = None,
-                      private_pem: str | None = None) -> Response:
+                      private_pem: str | None = None, content_type: str = "application/activity+json") -> Response:
     """POST `activity` to `url` signed with `sender`'s key — or broken in one chosen way."""
     body = json.dumps(activity).encode() if body is None else body
     pair = await keys.key_pair(sender.instance.db, sender.id)
@@ -212,7 +212,7 @@ async def signed_post(sender: Person, url: str, activity: dict, *, body: bytes |
     header = (f'keyId="{key_id}",algorithm="{algorithm or "rsa-sha256"}",headers="{" ".join(names)}",'
               f'signature="{base64.b64encode(signature).decode()}"')
     headers = {"Date": values["date"], "Digest": values["digest"], "Signature": header,
-               "Content-Type": "application/activity+json"}
+               "Content-Type": content_type}
     for name in drop:
         headers.pop(name, None)
     request = HTTPRequest(url, method="POST", body=body, headers=headers)

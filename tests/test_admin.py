@@ -17,10 +17,17 @@ async def admin_and_user(browser, make_browser, make_user):
     return alice
 
 
-def row(page, client_id: str) -> str:
-    """The admin table's row for one client."""
-    m = re.search(r"<tr>((?:(?!</tr>).)*%s(?:(?!</tr>).)*)</tr>" % re.escape(client_id), page.text, re.S)
-    assert m, client_id
+def row(page, key: str) -> str:
+    """An admin table's row for one client (or user)."""
+    m = re.search(r"<tr[^>]*>((?:(?!</tr>).)*%s(?:(?!</tr>).)*)</tr>" % re.escape(key), page.text, re.S)
+    assert m, key
+    return m.group(1)
+
+
+def cell(row: str, label: str) -> str:
+    """A row's value in the column `label` (each cell names its column, for the phone layout)."""
+    m = re.search(r'<td [^>]*data-label="%s">([^<]*)</td>' % re.escape(label), row)
+    assert m, (label, row)
     return m.group(1)
 
 
@@ -56,11 +63,14 @@ async def test_lists_every_client_with_owner_source_and_live_grants(browser, mak
     page = await browser.get("/admin")
     assert page.code == 200 and page.headers["Cache-Control"] == "no-store"
     listed = row(page, open_client["client_id"])
-    assert "Test App" in listed and "rfc7591" in listed and "—" in listed
-    assert re.search(r"<td>1</td>", listed) and "active" in listed
+    assert "Test App" in listed and "rfc7591" in listed and cell(listed, "Owner") == "—"
+    assert cell(listed, "Live grants") == "1" and cell(listed, "Status") == "active"
     portal = row(page, portal_id)
-    assert "Portal App" in portal and "portal" in portal and "alice" in portal and "<td>0</td>" in portal
-    assert "The Root" in page.text and re.search(r"root</td><td>The Root</td><td>yes", page.text)
+    assert "Portal App" in portal and "portal" in portal and cell(portal, "Owner") == "alice"
+    assert cell(portal, "Live grants") == "0"
+    root = row(page, "The Root")
+    assert ">root</td>" in root and cell(root, "Admin") == "yes"
+    assert cell(row(page, 'class="mono">alice<'), "Admin") == ""
 
 
 @pytest.mark.gen_test
@@ -72,7 +82,7 @@ async def test_disable_then_enable_then_delete(browser, make_browser, make_user)
     assert r.code == 303 and r.location == "/admin?done=disable"
     assert (await api(alice, "/api/me", tokens["access_token"])).code == 401
     listed = row(await browser.get("/admin"), client["client_id"])
-    assert "disabled" in listed and "<td>0</td>" in listed and "Enable" in listed
+    assert cell(listed, "Status") == "disabled" and cell(listed, "Live grants") == "0" and "Enable" in listed
     assert (await alice.get(authorize_url(client["client_id"]))).code == 400
 
     assert (await post_form(browser, "/admin/clients/approve", {"client_id": client["client_id"]})).code == 303

@@ -1,6 +1,7 @@
 """The developer portal `/dev` (SPEC §2), used through its forms as a person would."""
 import asyncio
 import base64
+import re
 import urllib.parse
 
 import pytest
@@ -90,6 +91,33 @@ async def test_builder_makes_a_random_state_when_left_empty(browser, make_user):
     urls = [field(await build_url(browser, client_id, state=""), "auth-url") for _ in range(2)]
     states = [dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(u).query))["state"] for u in urls]
     assert len(states[0]) >= 16 and states[0] != states[1]
+
+
+def form_tag(page, action: str) -> str:
+    m = re.search(r'<form [^>]*action="%s[^"]*"[^>]*>' % re.escape(action), page.text)
+    assert m, action
+    return m.group(0)
+
+
+@pytest.mark.gen_test
+async def test_forms_beside_a_secret_shown_once_open_a_new_tab(browser, make_user):
+    """Building a URL (or minting a token) right after seeing the secret must not lose it:
+    while a secret or token is shown, those forms answer in a new tab, and say so."""
+    await alice_in(browser, make_user)
+    r = await post_form(browser, "/dev/new", app_form())
+    client_id = r.location.rsplit("/", 1)[1]
+    shown = await browser.get(r.location)
+    assert field(shown, "client-secret")
+    for action in (f"/dev/apps/{client_id}#builder", f"/dev/apps/{client_id}/token"):
+        assert 'target="_blank"' in form_tag(shown, action), action
+    assert shown.text.count("Opens in a new tab") == 2
+    for action in (f"/dev/apps/{client_id}/secret", f"/dev/apps/{client_id}/delete"):
+        assert "target" not in form_tag(shown, action), action  # these end what was shown anyway
+
+    later = await build_url(browser, client_id)  # what the new tab shows: the URL, no secret
+    assert field(later, "auth-url") and field(later, "client-secret") is None
+    assert "target" not in form_tag(later, f"/dev/apps/{client_id}#builder")
+    assert "Opens in a new tab" not in later.text
 
 
 @pytest.mark.gen_test

@@ -92,6 +92,83 @@ async def _empty(listing) -> bool:
     return await listing() == []
 
 
+async def befriend(asker, answerer) -> None:
+    """asker asks, answerer accepts; back when every activity of both has been delivered."""
+    await asker.ask(answerer.acct)
+    [request_id] = await eventually(lambda: incoming_ids(answerer))
+    assert (await answerer.call(f"/api/friends/requests/{request_id}/accept", "POST")).code == 200
+    await eventually(lambda: all_delivered(asker.instance, answerer.instance))
+    assert await asker.friends() == [answerer.acct] and await answerer.friends() == [asker.acct]
+
+
+async def follow_id(person, other) -> str:
+    """The id of person's (accepted) Follow of other, on person's instance."""
+    return await person.instance.db.fetchval(
+        "SELECT activity_id FROM friend_requests WHERE from_user_id = ? AND to_acct = ? AND status = 'accepted'",
+        (person.id, other.acct))
+
+
+@SLOW
+@pytest.mark.parametrize("started_by", ["remover", "peer"])
+async def test_removal_undoes_our_follow_and_rejects_theirs(pair, started_by):
+    """SPEC §6: removal ends both directions, whoever's Follow began the friendship."""
+    alice, bob = await pair()
+    await (befriend(alice, bob) if started_by == "remover" else befriend(bob, alice))
+    ours, theirs = await follow_id(alice, bob), await follow_id(bob, alice)
+    assert ours and theirs and ours != theirs
+    queued = await alice.instance.count("SELECT count(*) FROM deliveries")
+
+    assert (await alice.call(f"/api/friends/{bob.acct}", "DELETE")).code == 204
+    await eventually(lambda: all_delivered(alice.instance))
+    rows = await alice.instance.db.fetchall("SELECT activity FROM deliveries ORDER BY id")
+    undo, reject = [json.loads(r[0]) for r in rows[queued:]]
+    context = "https://www.w3.org/ns/activitystreams"
+    assert undo == {"@context": context, "id": undo["id"], "type": "Undo", "actor": alice.actor,
+                    "object": {"id": ours, "type": "Follow", "actor": alice.actor, "object": bob.actor}}
+    assert reject == {"@context": context, "id": reject["id"], "type": "Reject", "actor": alice.actor,
+                      "object": {"id": theirs, "type": "Follow", "actor": bob.actor, "object": alice.actor}}
+    assert undo["id"] != reject["id"] and all(a["id"].startswith(f"{alice.instance.base}/activities/")
+                                              for a in (undo, reject))
+    # bob's instance applied both, ended the friendship, and answered nothing.
+    seen = {r[0].split()[0] for r in await bob.instance.db.fetchall("SELECT activity_id FROM inbox_seen")}
+    assert {undo["id"], reject["id"]} <= seen
+    assert await alice.friends() == [] and await bob.friends() == []
+    assert await bob.instance.count("SELECT count(*) FROM deliveries WHERE delivered_at IS NULL") == 0
+    # Nothing of the old friendship is left on either side: a new request waits for an answer.
+    await alice.ask(bob.acct)
+    await eventually(lambda: incoming_ids(bob))
+    assert await bob.requests() == {"incoming": [(alice.acct, bob.acct)], "outgoing": []}
+    assert await alice.requests() == {"incoming": [], "outgoing": [(alice.acct, bob.acct)]}
+    assert await alice.friends() == [] and await bob.friends() == []
+
+
+async def deliver_all(instance) -> None:
+    """Run the instance's deliveries by hand until none is due (all delivered, here)."""
+    worker = delivery.DeliveryWorker(instance.app.federation)
+    while await worker.run_once():
+        pass
+    assert await all_delivered(instance)
+
+
+@SLOW
+async def test_an_accept_arriving_after_removal_does_not_befriend_again(instances):
+    """alice removes bob while his Accept of her follow-back is still on its way: when it
+    arrives, the friendship stays ended on both sides (it was re-made on alice's alone)."""
+    a, b = await instances("a", start_worker=False), await instances("b", start_worker=False)
+    alice, bob = await a.person("alice"), await b.person("bob")
+    await bob.ask(alice.acct)
+    await deliver_all(b)  # bob's Follow
+    [request_id] = await incoming_ids(alice)
+    assert (await alice.call(f"/api/friends/requests/{request_id}/accept", "POST")).code == 200
+    await deliver_all(a)  # alice's Accept and follow-back; bob's instance queues its Accept of the latter
+    assert (await alice.call(f"/api/friends/{bob.acct}", "DELETE")).code == 204
+    await deliver_all(a)  # Undo and Reject
+    assert await bob.friends() == []
+    await deliver_all(b)  # the late Accept
+    assert await alice.friends() == [] and await bob.friends() == []
+    assert await alice.requests() == {"incoming": [], "outgoing": []}
+
+
 @SLOW
 async def test_friends_page_shows_remote_friends(pair):
     alice, bob = await pair()

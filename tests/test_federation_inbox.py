@@ -7,6 +7,7 @@ one way each: every broken one is 401 and changes nothing.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import pytest
@@ -14,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from tornado.httputil import HTTPHeaders
 
 from federation_helpers import Instance, follow, signed_post
-from gancio_like import net
-from gancio_like.federation import delivery, inbox, keys, signatures
+from gancio_like import federation, net
+from gancio_like.federation import actors, delivery, inbox, keys, signatures
 from gancio_like.storage import federation as fed_store
 
 SLOW = pytest.mark.gen_test(timeout=60)
@@ -58,6 +59,17 @@ async def test_a_correctly_signed_follow_is_a_friend_request(peers, shared):
     alice, _, bob = await peers()
     url = f"{bob.instance.base}/inbox" if shared else f"{bob.actor}/inbox"
     r = await signed_post(alice, url, follow(alice, bob))
+    assert r.code == 202, r.text
+    assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)]
+
+
+@SLOW
+@pytest.mark.parametrize("content_type", ['application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+                                          "application/ld+json", "application/json"])
+async def test_activities_are_taken_in_every_activitystreams_media_type(peers, content_type):
+    """ActivityPub §7: `application/ld+json` with the profile is the activity media type too."""
+    alice, _, bob = await peers()
+    r = await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob), content_type=content_type)
     assert r.code == 202, r.text
     assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)]
 
@@ -186,6 +198,103 @@ async def test_inbox_of_an_unknown_user_and_get(peers):
     assert r.code == 405
 
 
+# -- a friendship ended from the other side -----------------------------------------------------
+
+
+async def befriended_by_hand(alice, bob) -> tuple[dict, str]:
+    """alice's Follow, signed by hand, accepted by bob: friends on bob's side (B runs no
+    worker, so its Accept and follow-back stay queued) → (alice's Follow, bob's Follow's id)."""
+    asked = follow(alice, bob)
+    assert (await signed_post(alice, f"{bob.actor}/inbox", asked)).code == 202
+    [request] = (await bob.call("/api/friends/requests")).json()["incoming"]
+    assert (await bob.call(f"/api/friends/requests/{request['id']}/accept", "POST")).code == 200
+    assert await bob.friends() == [alice.acct]
+    back = await bob.instance.db.fetchval("SELECT activity_id FROM friend_requests WHERE from_user_id = ?", (bob.id,))
+    return asked, back
+
+
+def ending(kind: str, alice, bob, asked: dict, back: str) -> dict:
+    """One way alice's instance may end the friendship: Undo her Follow, or Reject bob's —
+    naming it embedded with its id, by its id alone, or embedded by its parties only."""
+    objects = {"undo": asked, "reject": {"id": back, "type": "Follow", "actor": bob.actor, "object": alice.actor},
+               "reject by id": back, "reject without id": {"type": "Follow", "actor": bob.actor, "object": alice.actor}}
+    activity = follow(alice, bob)  # for a fresh id of alice's
+    return {**activity, "type": kind.split()[0].capitalize(), "object": objects[kind]}
+
+
+@SLOW
+@pytest.mark.parametrize("kinds", [("undo",), ("reject",), ("reject by id",), ("reject without id",),
+                                   ("undo", "reject"), ("reject", "undo")])
+async def test_undo_and_reject_each_end_a_friendship_idempotently(peers, kinds):
+    """SPEC §6: a peer's removal is an Undo of its Follow and a Reject of ours; either ends the
+    friendship, and the other one, or the same again, changes nothing (and is answered 202)."""
+    alice, _, bob = await peers()
+    asked, back = await befriended_by_hand(alice, bob)
+    queued = await bob.instance.count("SELECT count(*) FROM deliveries")
+    for kind in kinds + kinds:
+        r = await signed_post(alice, f"{bob.actor}/inbox", ending(kind, alice, bob, asked, back))
+        assert r.code == 202, r.text
+        assert await bob.friends() == []
+    assert await bob.requests() == {"incoming": [], "outgoing": []}
+    assert await bob.instance.count("SELECT count(*) FROM deliveries") == queued  # nothing answered
+    # A Follow now is a new request again, not a follow-back of a friendship still believed in.
+    assert (await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob))).code == 202
+    assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)] and await bob.friends() == []
+
+
+@SLOW
+async def test_an_answer_id_reused_for_another_follow_is_applied(peers):
+    """Hollo gives every Accept to one follower the same id (`#accepts/<follower>`): after a
+    removal, the Accept of bob's new Follow is applied; each delivered twice changes nothing."""
+    alice, _, bob = await peers()
+    for _ in range(2):
+        await bob.ask(alice.acct)  # B runs no worker: its Follow waits in the queue, A answers by hand
+        follow_id = await bob.instance.db.fetchval(
+            "SELECT activity_id FROM friend_requests WHERE from_user_id = ? AND status = 'pending'", (bob.id,))
+        accept = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{alice.actor}#accepts/{bob.actor}",
+                  "type": "Accept", "actor": alice.actor,
+                  "object": {"id": follow_id, "type": "Follow", "actor": bob.actor, "object": alice.actor}}
+        for _ in range(2):
+            assert (await signed_post(alice, f"{bob.actor}/inbox", accept)).code == 202
+            assert await bob.friends() == [alice.acct] and (await bob.requests())["outgoing"] == []
+        reject = ending("reject without id", alice, bob, {}, "")
+        assert (await signed_post(alice, f"{bob.actor}/inbox", reject)).code == 202
+        assert await bob.friends() == []
+
+
+@SLOW
+async def test_overlong_ids_are_refused(peers):
+    """Ids are stored and indexed (PostgreSQL's indexes take ~2.7 KB a row at most): one
+    over MAX_ID_BYTES is a 400 and changes nothing."""
+    alice, _, bob = await peers()
+    prefix = f"{alice.instance.base}/activities/"
+    longest = prefix + "x" * (federation.MAX_ID_BYTES - len(prefix))
+    too_long = prefix + secrets.token_hex(2 * federation.MAX_ID_BYTES)
+    r = await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob, too_long))
+    assert r.code == 400 and "longer than 1024 bytes" in r.json()["error_description"]
+    accept = {**follow(alice, bob), "type": "Accept",
+              "object": {"id": too_long, "type": "Follow", "actor": bob.actor, "object": alice.actor}}
+    assert (await signed_post(alice, f"{bob.actor}/inbox", accept)).code == 400
+    assert (await signed_post(alice, f"{bob.actor}/inbox", {**accept, "object": too_long})).code == 400
+    assert await nothing_changed(bob.instance)
+    assert (await signed_post(alice, f"{bob.actor}/inbox", follow(alice, bob, longest))).code == 202
+    assert (await bob.requests())["incoming"] == [(alice.acct, bob.acct)]
+
+
+def test_an_actor_with_an_overlong_url_or_key_id_is_refused():
+    public, _ = keys.generate_pems()
+
+    def actor(url: str, key_id: str) -> dict:
+        return {"id": url, "type": "Person", "inbox": "https://peer.example/inbox", "preferredUsername": "bob",
+                "publicKey": {"id": key_id, "owner": url, "publicKeyPem": public}}
+    url, long_url = "https://peer.example/users/bob", "https://peer.example/users/" + secrets.token_hex(600)
+    assert actors.parse_actor(url, actor(url, url + "#main-key")).acct == "bob@peer.example"
+    with pytest.raises(actors.ActorError, match="too long"):
+        actors.parse_actor(long_url, actor(long_url, long_url + "#main-key"))
+    with pytest.raises(actors.ActorError, match="no RSA public key"):
+        actors.parse_actor(url, actor(url, long_url + "#main-key"))
+
+
 # -- replays and key rotation -------------------------------------------------------------------
 
 
@@ -272,7 +381,9 @@ async def test_actor_document(instances, accept):
     assert r.headers["Content-Type"] == AP and "Accept" in r.headers["Vary"]
     doc = r.json()
     url = alice.actor
-    assert doc["@context"] == ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
+    assert doc["@context"] == ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1",
+                              {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"}]
+    assert doc["manuallyApprovesFollowers"] is True
     assert {k: doc[k] for k in ("id", "type", "preferredUsername", "name", "url", "inbox", "outbox",
                                 "followers", "following")} == {
         "id": url, "type": "Person", "preferredUsername": "alice", "name": "Alice A", "url": f"{a.base}/u/alice",

@@ -1,8 +1,9 @@
 """Hostile HTTP against `fync serve` (SECURITY-CHECKLIST (b) slowloris; issue 10 item 4).
 
-Bodies over the limit get 413, oversized headers 431 and URLs 414, in the SPEC's
-`{"error", "error_description"}` shape; header blocks too large to parse close the
-connection. Idle and trickling connections are closed after the idle timeout, and
+Bodies over the limit (with a Content-Length or chunked) get 413, oversized headers
+431 and URLs 414, in the SPEC's `{"error", "error_description"}` shape, then the
+connection closes, also for a head too large to parse (issue 16 item 7); normal
+requests keep their connection alive. Idle and trickling connections are closed after the idle timeout, and
 500 of them open at once do not delay anyone else's request past 1 s. Malformed
 JSON and form bodies, NUL bytes, invalid UTF-8 and very long parameters get a 4xx
 (JSON-shaped on JSON endpoints), never a 5xx.
@@ -48,6 +49,7 @@ def instance(tmp_path_factory):
 
 
 async def exchange(port: int, data: bytes, seconds: float = 15) -> RawResponse:
+    started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(data)
@@ -55,13 +57,43 @@ async def exchange(port: int, data: bytes, seconds: float = 15) -> RawResponse:
     except ConnectionError:
         pass  # refused mid-upload: the answer may still be there to read
     try:
-        return RawResponse(await asyncio.wait_for(reader.read(), seconds))
+        r = RawResponse(await asyncio.wait_for(reader.read(), seconds))
+        r.seconds = time.monotonic() - started  # until the server closed the connection
+        return r
     finally:
         writer.close()
 
 
 def call(server: FyncServer, data: bytes) -> RawResponse:
     return asyncio.run(exchange(server.port, data))
+
+
+def keep_alive(request: bytes) -> bytes:
+    """The request without `Connection: close`: closing after it is the server's own doing."""
+    return request.replace(b"Connection: close\r\n", b"")
+
+
+def assert_refused_and_closed(r: RawResponse, status: int) -> None:
+    """Answered in the error shape, marked `Connection: close`, and the server hung up:
+    `exchange` reads to the end, which comes well before the idle timeout here."""
+    assert_error_shape(r, status)
+    assert r.headers["connection"] == "close", r.headers
+    assert r.seconds < IDLE - 0.5, f"closed after {r.seconds:.1f} s: the idle timeout, not the refusal"
+
+
+async def keep_alive_exchange(port: int, requests: list[bytes]) -> list[RawResponse]:
+    """Send requests one after another on one connection, each after the previous answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    replies = []
+    try:
+        for data in requests:
+            writer.write(data)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            length = int(RawResponse(head).headers["content-length"])
+            replies.append(RawResponse(head + await asyncio.wait_for(reader.readexactly(length), 5)))
+    finally:
+        writer.close()
+    return replies
 
 
 def assert_error_shape(r: RawResponse, status: int | None = None) -> None:
@@ -92,12 +124,61 @@ def test_413_comes_before_the_body_with_expect_100_continue(instance):
     assert_error_shape(r, 413)
 
 
-def test_a_chunked_body_over_the_limit_is_413(instance):
-    chunk = b"a" * 65536
-    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(LIMIT // len(chunk) + 2)) + b"0\r\n\r\n"
-    head = raw_request("POST", "/oauth/token", b"", {**FORM, "Transfer-Encoding": "chunked"})
-    r = call(instance, head.replace(b"Content-Length: 0\r\n", b"") + body)
-    assert_error_shape(r, 413)
+async def upload_after_refusal(port: int, head: bytes, pause: float) -> RawResponse:
+    """Send `head`, then, after `pause`, 2 MiB of body in pieces, as a client that does
+    not read before it has sent everything; then read the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head)
+        await asyncio.sleep(pause)
+        for _ in range(32):
+            writer.write(b"a" * 65536)
+            await writer.drain()
+        return RawResponse(await asyncio.wait_for(reader.read(), 10))
+    finally:
+        writer.close()
+
+
+def test_a_client_still_uploading_reads_the_refusal(instance):
+    """The server drains what still comes for a while before it closes: closing with
+    unread data would reset the connection and destroy the answer."""
+    head = raw_request("POST", "/oauth/token", b"", {**FORM, "Content-Length": str(50 * LIMIT)})
+    assert_error_shape(asyncio.run(upload_after_refusal(instance.port, head, 0.3)), 413)
+    head = chunked("/oauth/token", chunks(LIMIT + 65536, end=False))
+    assert_error_shape(asyncio.run(upload_after_refusal(instance.port, head, 0.3)), 413)
+
+
+def chunked(path: str, body: bytes, headers: dict | None = None) -> bytes:
+    """A keep-alive POST whose body (already chunk-encoded) follows the head."""
+    head = keep_alive(raw_request("POST", path, b"", {**FORM, **(headers or {}), "Transfer-Encoding": "chunked"}))
+    return head.replace(b"Content-Length: 0\r\n", b"") + body
+
+
+def chunks(total: int, size: int = 65536, end: bool = True) -> bytes:
+    piece = b"%x\r\n%s\r\n" % (size, b"a" * size)
+    return piece * -(-total // size) + (b"0\r\n\r\n" if end else b"")
+
+
+@pytest.mark.parametrize("total", [LIMIT + 2 * 65536, 8 * LIMIT])
+def test_a_chunked_body_over_the_limit_is_413_and_closes(instance, total):
+    r = call(instance, chunked("/oauth/token", chunks(total)))
+    assert_refused_and_closed(r, 413)
+    assert str(LIMIT) in r.json()["error_description"]
+
+
+def test_a_chunked_body_is_refused_as_it_passes_the_limit(instance):
+    """Answered at once, not when (or whether) the body ends; one huge chunk too."""
+    r = call(instance, chunked("/api/events", chunks(2 * LIMIT, end=False)))
+    assert_refused_and_closed(r, 413)
+    one_chunk = b"%x\r\n" % (50 * LIMIT) + b"a" * (2 * LIMIT)
+    assert_refused_and_closed(call(instance, chunked("/oauth/token", one_chunk)), 413)
+    assert served(instance)
+
+
+def test_a_chunked_body_under_the_limit_reaches_the_endpoint(instance):
+    body = b"grant_type=refresh_token&refresh_token=abc"
+    r = call(instance, chunked("/oauth/token", b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body), basic(instance.client)))
+    assert r.status == 400 and r.json()["error"] == "invalid_grant", r
 
 
 def test_a_body_at_the_limit_reaches_the_endpoint(instance):
@@ -127,10 +208,35 @@ def test_headers_over_32k_are_431(instance):
     assert_error_shape(call(instance, raw_request("GET", "/api/me", headers=many)), 431)
 
 
-def test_a_header_block_over_64k_is_cut_off_without_an_answer(instance):
-    r = call(instance, raw_request("GET", "/api/me", headers={"X-Padding": "a" * 100_000}))
-    assert r.raw == b""  # too large to parse: closed, nothing buffered beyond 64 KiB
+@pytest.mark.parametrize("headers", [{"X-Padding": "a" * 70_000}, {f"X-H{i}": "a" * 60 for i in range(1100)},
+                                     {"X-Padding": "a" * 3_000_000}])
+def test_a_header_block_over_64k_is_431_and_closes(instance, headers):
+    """Too large to parse (Tornado stops reading at 64 KiB): answered all the same, then closed."""
+    assert_refused_and_closed(call(instance, keep_alive(raw_request("GET", "/api/me", headers=headers))), 431)
     assert served(instance)
+
+
+def test_a_url_over_64k_is_414_and_closes(instance):
+    assert_refused_and_closed(call(instance, keep_alive(raw_request("GET", "/api/events?tag=" + "a" * 70_000))), 414)
+    r = call(instance, keep_alive(raw_request("POST", "/" + "a" * 70_000, b"x" * 5000, FORM)))
+    assert_refused_and_closed(r, 414)
+    assert served(instance)
+
+
+def test_refusals_under_64k_close_the_connection_too(instance):
+    assert_refused_and_closed(call(instance, keep_alive(raw_request("GET", "/" + "a" * 20_000))), 414)
+    assert_refused_and_closed(call(instance, keep_alive(raw_request("GET", "/", headers={"X-P": "a" * 40_000}))), 431)
+    r = call(instance, keep_alive(raw_request("POST", "/oauth/token", b"a" * (LIMIT + 1), FORM)))
+    assert_refused_and_closed(r, 413)
+
+
+def test_keep_alive_still_serves_several_requests(instance):
+    """Normal requests on one connection are all answered, and it stays open."""
+    bearer = {"Authorization": f"Bearer {instance.token}"}
+    one = keep_alive(raw_request("GET", "/api/me", headers=bearer))
+    replies = asyncio.run(keep_alive_exchange(instance.port, [one, one, raw_request("GET", "/api")]))
+    assert [r.status for r in replies] == [200, 200, 200], replies
+    assert all("close" not in r.headers.get("connection", "") for r in replies[:2]), replies
 
 
 def test_a_very_long_url_is_414(instance):

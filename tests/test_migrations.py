@@ -7,7 +7,7 @@ import pytest
 
 from gancio_like.storage import migrate
 from gancio_like.storage.db import Database
-from gancio_like.storage.migrate import CORE_MIGRATIONS, MigrationError, read_folder
+from gancio_like.storage.migrate import MigrationError, core_folder, read_folder
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def write(folder: Path, name: str, sql: str) -> Path:
 
 
 def core():
-    return read_folder("core", CORE_MIGRATIONS)
+    return read_folder("core", core_folder())
 
 
 def plugin(folder: Path, owner: str = "testplugin"):
@@ -56,6 +56,23 @@ def test_core_folder_has_ordered_migrations():
     names = [m.name for m in core()]
     assert names and names == sorted(names)
     assert names[0].startswith("0001_")
+
+
+def test_core_migrations_are_found_through_the_package_in_both_dialects():
+    import gancio_like.migrations
+    assert core_folder() == Path(gancio_like.migrations.__file__).parent
+    sqlite, postgresql = migrate.read_core("sqlite"), migrate.read_core("postgresql")
+    assert [m.name for m in sqlite] == [m.name for m in postgresql]
+    assert all(a.sql != b.sql for a, b in zip(sqlite, postgresql))  # each has its PostgreSQL version
+
+
+def test_no_core_migrations_is_an_error_naming_the_folder(monkeypatch):
+    monkeypatch.setattr(migrate, "CORE_PACKAGE", "gancio_like.static")  # a folder without .sql files
+    with pytest.raises(MigrationError, match=r"no core migrations in .*gancio_like/static: .*reinstall"):
+        migrate.read_core()
+    monkeypatch.setattr(migrate, "CORE_PACKAGE", "gancio_like.nowhere")
+    with pytest.raises(MigrationError, match="package gancio_like.nowhere is not installed"):
+        migrate.read_core()
 
 
 @pytest.mark.gen_test

@@ -127,8 +127,22 @@ async def test_duplicate_parameters_redirect_invalid_request_item_7(browser, mak
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("response_type", [None, ""])
+async def test_missing_response_type_means_code(browser, make_user, base_url, response_type):
+    """SPEC §3: left out (or empty, RFC 6749 §3.1), it means `code`, as GitHub, Fusio and AnyFetch clients send it."""
+    client = await setup(browser, make_user)
+    verifier, challenge = pkce_pair()
+    r = await consent(browser, authorize_url(client["client_id"], challenge=challenge, response_type=response_type))
+    p = r.location_params()
+    assert r.code in (302, 303) and r.location.startswith(REDIRECT + "?") and p["state"] == "xyz", r.text
+    assert "error" not in p and p["iss"] == base_url
+    assert (await exchange(browser, client, p["code"], verifier)).code == 200
+
+
+@pytest.mark.gen_test
 @pytest.mark.parametrize("response_type, error", [
-    (None, "invalid_request"), ("token", "unsupported_response_type"), ("code token", "unsupported_response_type"),
+    ("token", "unsupported_response_type"), ("code token", "unsupported_response_type"),
+    ("id_token", "unsupported_response_type"), ("CODE", "unsupported_response_type"),
 ])
 async def test_response_type_errors_item_9(browser, make_user, db, base_url, response_type, error):
     client = await setup(browser, make_user)

@@ -325,3 +325,12 @@ class TestClosed:
                   await gancio(browser, {"client_name": "G", "redirect_uris": REDIRECT})):
             assert r.code == 403 and r.json()["error"] == "access_denied"
         assert await count(db, "clients") == 0
+
+
+@pytest.mark.parametrize("website", ["http://[", "https://[::1/x", "http://[zz]/"])
+def test_a_website_urlsplit_cannot_parse_is_refused_not_a_crash(website):
+    """The developer portal checks websites with this too: a broken IPv6 host was a 500."""
+    from gancio_like.oauth.errors import InvalidClientMetadata
+    from gancio_like.oauth.registration import check_website
+    with pytest.raises(InvalidClientMetadata, match="http"):
+        check_website(website)

@@ -165,7 +165,12 @@ async def test_redirect_uri_may_be_omitted_with_pkce_or_one_registered(browser, 
 async def test_redirect_uri_required_without_pkce_and_several_registered_item_6(browser, make_user):
     client = await setup(browser, make_user, redirect_uris=(REDIRECT, REDIRECT2))
     code, _ = await get_code(browser, client, pkce=False)
-    assert_error(await exchange(browser, client, code, redirect_uri=None), "invalid_grant")
+    r = await exchange(browser, client, code, redirect_uri=None)
+    assert_error(r, "invalid_grant")
+    # SPEC §3: the error says both ways a client may leave redirect_uri out.
+    description = r.json()["error_description"]
+    assert "redirect_uri" in description and "PKCE" in description, description
+    assert "exactly one redirect URI" in description, description
     assert (await exchange(browser, client, code)).code == 200
 
 

@@ -105,7 +105,8 @@ async def test_oauth_endpoints_are_documented_without_bearer_security(browser):
         assert all("oauth2" not in s for s in op["security"]), path
     token = paths["/oauth/token"]["post"]
     assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
-    assert "/oauth2/token" in token["description"] and "/oauth/access_token" in token["description"]
+    for alias in ("/oauth2/token", "/oauth/access_token", "/authorization/token"):
+        assert alias in token["description"], alias
     assert "application/json" in paths["/oauth/register"]["post"]["requestBody"]["content"]
     assert set(paths["/oauth/register/{client_id}"]) == {"get", "put", "delete"}
 
@@ -223,3 +224,40 @@ async def test_every_list_endpoint_documents_limit_and_cursor(browser):
         assert {"limit", "cursor"} <= names, path
     request = doc["paths"]["/api/friends/requests"]["post"]["requestBody"]["content"]["application/json"]
     assert request["schema"]["required"] == ["to"]
+
+
+@pytest.mark.gen_test
+async def test_each_route_and_method_is_its_own_operation(browser):
+    """SPEC §4: accept and decline are two operations, not one with an `{action}` parameter."""
+    paths = (await fetch_doc(browser))["paths"]
+    accept = paths["/api/friends/requests/{request_id}/accept"]["post"]
+    decline = paths["/api/friends/requests/{request_id}/decline"]["post"]
+    assert accept["operationId"] != decline["operationId"]
+    assert accept["summary"].startswith("Accept") and decline["summary"].startswith("Decline")
+    for op in (accept, decline):
+        assert [p["name"] for p in op["parameters"]] == ["request_id"]
+        assert op["security"] == [{"oauth2": ["friends:write"]}]
+        assert op["responses"]["200"]["content"]["application/json"]["schema"]["required"][0] == "id"
+    ids = [op["operationId"] for item in paths.values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    for path, item in paths.items():
+        for op in item.values():
+            assert not any(p["in"] == "path" and "enum" in p["schema"] for p in op.get("parameters", [])), path
+
+
+@pytest.mark.gen_test
+async def test_links_name_operations_that_exist(browser):
+    """A created friend request links to its cancel, a created event to its read, change and delete."""
+    paths = (await fetch_doc(browser))["paths"]
+    ids = {op["operationId"] for item in paths.values() for op in item.values()}
+    links = {name: link for item in paths.values() for op in item.values()
+             for response in op["responses"].values() for name, link in response.get("links", {}).items()}
+    assert {"cancel", "get_event", "put_event", "delete_event"} <= links.keys()
+    assert {link["operationId"] for link in links.values()} <= ids
+
+
+@pytest.mark.gen_test
+async def test_a_method_that_takes_no_body_documents_none(browser):
+    paths = (await fetch_doc(browser))["paths"]
+    assert "requestBody" not in paths["/api/friends/requests/{request_id}/accept"]["post"]
+    assert paths["/api/friends/requests"]["post"]["requestBody"]["required"] is True

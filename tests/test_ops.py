@@ -50,6 +50,15 @@ async def test_health_503_when_a_migration_is_pending(browser, app, monkeypatch)
 
 
 @pytest.mark.gen_test
+async def test_health_503_when_the_code_knows_no_core_migration(browser, app, monkeypatch):
+    """An empty list would otherwise compare as "current" against an empty schema."""
+    monkeypatch.setattr(app, "migrations", [m for m in app.migrations if m.owner != "core"])
+    r = await browser.get("/health")
+    assert r.code == 503
+    assert r.json() == {"status": "error", "database": "unknown", "migrations": "missing", "missing": "core"}
+
+
+@pytest.mark.gen_test
 async def test_health_503_when_an_applied_migration_differs(browser, app, monkeypatch):
     edited = [Migration(m.owner, m.name, m.sql + "\n-- edited") for m in app.migrations]
     monkeypatch.setattr(app, "migrations", edited)
@@ -262,3 +271,15 @@ def test_deploy_scripts_parse(script):
     assert subprocess.run(["sh", "-n", str(DEPLOY / script)]).returncode == 0
     assert os.access(DEPLOY / script, os.X_OK)
     assert "FYNC_BACKUP" not in (DEPLOY / script).read_text()  # FYNC_* names are config keys
+
+
+def test_deploy_files_run_the_fync_deploy_md_installs():
+    """docs/deploy.md installs Fync into the venv /opt/fync (no editable checkout); every
+    deploy/ file must run that copy, and the backup script from where the doc puts it."""
+    doc = (DEPLOY.parent / "docs" / "deploy.md").read_text()
+    assert "python3 -m venv /opt/fync\n" in doc and "pip install -e" not in doc
+    assert "REPOSITORY-ADDRESS" not in doc  # the clone URL is explained, not a placeholder
+    for name in ("fync.service", "fync", "fync-backup"):
+        assert "/opt/fync/bin/fync" in (DEPLOY / name).read_text(), name
+    assert "ExecStart=/usr/local/sbin/fync-backup" in (DEPLOY / "fync-backup.service").read_text()
+    assert "deploy/fync-backup /usr/local/sbin/fync-backup" in doc

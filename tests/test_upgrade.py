@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gancio_like.storage.migrate import CORE_MIGRATIONS, read_folder
+from gancio_like.storage.migrate import core_folder, read_folder
 from oauth_helpers import api, refresh
 from test_cli import database, fync
 
@@ -64,7 +64,7 @@ def instance(tmp_path):
 
 
 def test_fixture_records_exactly_the_first_two_migrations_unedited():
-    current = {m.name: m.checksum for m in read_folder("core", CORE_MIGRATIONS)}
+    current = {m.name: m.checksum for m in read_folder("core", core_folder())}
     with contextlib.closing(sqlite3.connect(":memory:")) as conn:
         conn.executescript(FIXTURE.read_text(encoding="utf-8"))
         applied = conn.execute("SELECT owner, name, checksum FROM schema_migrations ORDER BY name").fetchall()

@@ -59,6 +59,15 @@ def of(db) -> Federation | None:
     return getattr(db, "federation", None)
 
 
+# Ids and URLs from other instances are stored and indexed, and PostgreSQL's indexes take
+# at most ~2.7 KB a row: longer ones are refused (Mastodon's are ~100 bytes).
+MAX_ID_BYTES = 1024
+
+
+def too_long(value: str) -> bool:
+    return len(value.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES
+
+
 def host_of(url) -> str:
     """host[:port] of a URL, lower-case; '' when it has none (or is no URL at all)."""
     try:

@@ -22,10 +22,14 @@ from ..storage import federation as store
 from ..storage import friends as friend_store
 from ..storage import users as user_store
 from ..storage.federation import RemoteActor
-from . import Federation, host_of, keys, signatures, webfinger
+from . import Federation, host_of, keys, signatures, too_long, webfinger
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+# An actor's context declares every term it uses, as Mastodon's do: the two contexts
+# define all but `manuallyApprovesFollowers`, which JSON-LD processors (Fedify) would
+# otherwise drop, reading a Fync account as one anybody may follow unasked.
+ACTOR_CONTEXT = [AS_CONTEXT, SECURITY_CONTEXT, {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"}]
 ACTIVITY_JSON = "application/activity+json"
 ACCEPT = f'{ACTIVITY_JSON}, application/ld+json; profile="{AS_CONTEXT}"'
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
@@ -74,8 +78,8 @@ async def person(fed: Federation, user: User) -> dict:
     url = actor_url(fed.issuer, user.username)
     pair = await keys.key_pair(fed.db, user.id)
     bio = html.escape(user.bio).replace("\n", "<br>")
-    return {
-        "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+    doc = {
+        "@context": ACTOR_CONTEXT,
         "id": url, "type": "Person",
         "preferredUsername": user.username, "name": user.shown_name,
         "summary": f"<p>{bio}</p>" if bio else "",
@@ -88,6 +92,17 @@ async def person(fed: Federation, user: User) -> dict:
         "publicKey": {"id": key_id(fed.issuer, user.username), "owner": url, "publicKeyPem": pair.public_pem},
         "endpoints": {"sharedInbox": f"{fed.issuer}/inbox"},
     }
+    avatar = await avatar_image(fed, user)
+    if avatar is not None:
+        doc["icon"] = {"type": "Image", "url": avatar[0], "mediaType": avatar[1]}
+    return doc
+
+
+async def avatar_image(fed: Federation, user: User) -> tuple[str, str] | None:
+    """(absolute URL, media type) of the user's picture, for the actor's `icon`. None
+    until `/avatars/NAME` answers (the people issue fills this in, from avatars.py):
+    no `icon` is better than one whose URL answers 404."""
+    return None
 
 
 async def local_user(fed: Federation, name: str) -> User:
@@ -125,6 +140,8 @@ async def fetch_actor(fed: Federation, url: str, signer: tuple[str, str, int] | 
 
 def parse_actor(url: str, doc: dict) -> RemoteActor:
     """The RemoteActor a fetched document describes, after the origin checks; ActorError if not."""
+    if too_long(url):
+        raise ActorError(f"the actor URL {url[:200]}… is too long")
     if doc.get("id") != url:
         raise ActorError(f"the document at {url} says it is {str(doc.get('id'))[:200]!r}")
     if doc.get("type") not in ACTOR_TYPES:
@@ -144,7 +161,8 @@ def _own_key(doc: dict, url: str) -> dict:
     found = doc.get("publicKey")
     for key in found if isinstance(found, list) else [found]:
         if (isinstance(key, dict) and key.get("owner") == url and isinstance(key.get("id"), str)
-                and host_of(key["id"]) == host_of(url) and isinstance(key.get("publicKeyPem"), str)
+                and host_of(key["id"]) == host_of(url) and not too_long(key["id"])
+                and isinstance(key.get("publicKeyPem"), str)
                 and keys.load_public(key["publicKeyPem"]) is not None):
             return key
     raise ActorError(f"{url} has no RSA public key of its own (2048 bits or more)")

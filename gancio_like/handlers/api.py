@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 
+from .. import validation
 from ..errors import ValidationError
 from ..oauth import bearer
 from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
@@ -50,6 +51,7 @@ class ApiHandler(JsonHandler):
 
     current_token = None
     plugin_name: str | None = None  # set for routes a plugin added
+    openapi: dict | None = None  # per method: what `/api/openapi.json` says (see gancio_like/openapi.py)
 
     @property
     def plugin_config(self) -> dict:
@@ -62,6 +64,7 @@ class ApiHandler(JsonHandler):
         declared = declared_scopes(type(self))
         if self.request.method not in declared:
             return  # not served here: Tornado answers 405, not a misleading scope error
+        _refuse_repeated(self.request.query_arguments)
         scope = declared[self.request.method]
         if scope is None:  # undeclared methods never run (also refused at startup)
             raise InsufficientScope("this method declares no scope", scope="")
@@ -94,6 +97,9 @@ class ApiHandler(JsonHandler):
             raise ValidationError(str(exc), getattr(exc, "field", None)) from None
         if not isinstance(data, dict):
             raise ValidationError("the body must be a JSON object")
+        declared = (self.openapi or {}).get(self.request.method, {}).get("request")
+        if declared is not None:  # what the document says this body is, the server holds it to
+            return validation.checked(data, declared)
         return data
 
     def write_error(self, status_code: int, **kwargs) -> None:
@@ -101,6 +107,14 @@ class ApiHandler(JsonHandler):
         if isinstance(exc, OAuthError) and exc.status_code in (401, 403):
             self.set_header("WWW-Authenticate", _challenge(exc))
         super().write_error(status_code, **kwargs)
+
+
+def _refuse_repeated(arguments: dict[str, list[bytes]]) -> None:
+    """`?limit=5&limit=50` is ambiguous (which one did the client mean?), so it is a 400
+    rather than first or last wins; the OAuth endpoints do the same (RFC 6749 §3.1)."""
+    for name, values in arguments.items():
+        if len(values) > 1:
+            raise ValidationError(f"query parameter {name!r} was sent more than once", name)
 
 
 class MissingToken(InvalidToken):

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from .. import __version__
+from .. import __version__, openapi
 from .api import ApiHandler, public, requires_scope
+from .openapi import api_routes
+
+OAUTH_ENDPOINTS = ("authorize", "token", "register", "revoke", "introspect")
 
 
 def user_json(cfg, user) -> dict:
@@ -19,17 +22,31 @@ class ApiIndexHandler(ApiHandler):
     @public
     def get(self) -> None:
         base = self.cfg.issuer
+        plugin_links = self.fync.plugins.api_links(self.current_user)
         body = {"instance": self.cfg.instance.name, "description": self.cfg.instance.description,
                 "software": "fync", "version": __version__,
-                "links": {"me": f"{base}/api/me", "openapi": f"{base}/api/openapi.json",
-                          "oauth_metadata": f"{base}/.well-known/oauth-authorization-server",
-                          "authorize": f"{base}/oauth/authorize", "token": f"{base}/oauth/token",
-                          "register": f"{base}/oauth/register", "gancio_register": f"{base}/api/client",
-                          **{k: urljoin(base + "/", v) for k, v in self.fync.plugins.api_links(self.current_user).items()}}}
+                "links": {**self._links(), **{k: urljoin(base + "/", v) for k, v in plugin_links.items()}}}
         if self.current_user is not None:
             body["user"] = user_json(self.cfg, self.current_user)
             body["scope"] = " ".join(sorted(self.current_token.scopes))
         self.write_json(body)
+
+    def _links(self) -> dict[str, str]:
+        # Routes are fixed once the app serves, so the first request builds them.
+        if not hasattr(self.fync, "_api_links"):
+            self.fync._api_links = index_links(self.cfg.issuer, api_routes(self.fync.wildcard_router.rules))
+        return self.fync._api_links
+
+
+def index_links(base: str, routes: list[openapi.Route]) -> dict[str, str]:
+    """The OAuth endpoints, then every `/api/...` route (core and plugins') as a URI
+    template named after its handler (`FriendsHandler` → `friends`), so none is left out."""
+    links = {"oauth_metadata": f"{base}/.well-known/oauth-authorization-server",
+             **{name: f"{base}/oauth/{name}" for name in OAUTH_ENDPOINTS}}
+    for route in (r for r in routes if r.pattern.startswith("/api/")):
+        name = getattr(route.handler, "link_name", None) or openapi.snake(route.handler.__name__)
+        links[openapi.unique(name, set(links))] = base + openapi.uri_template(route)
+    return links
 
 
 class MeHandler(ApiHandler):

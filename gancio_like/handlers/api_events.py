@@ -5,28 +5,48 @@ Writing needs `event:write` and, for an existing event, being its owner.
 """
 from __future__ import annotations
 
+from ..errors import ValidationError
 from ..oauth import bearer
 from ..openapi import page_of
 from ..services import events
+from ..validation import text_pattern
 from .api import ApiHandler, public, requires_scope
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 LIST_QUERY = ("limit", "cursor", "tag", "past")
 
+# The body's rules as a schema the server holds JSON bodies to (forms, as Gancio's clients
+# send them, are strings and go to the service's own checks).
+_CONTROL = "\\x00-\\x1f\\x7f"
+_LINE = text_pattern(_CONTROL)
+_TAG = f"[^,{_CONTROL}]{{0,{events.MAX_TAG}}}"
 _TIME = {"type": "integer", "minimum": 0, "maximum": events.MAX_TIME, "description": "unix seconds"}
-_FIELDS = {"title": {"type": "string", "maxLength": events.MAX_TITLE},
-           "description": {"type": "string", "maxLength": events.MAX_DESCRIPTION},
-           "start_datetime": _TIME, "end_datetime": {**_TIME, "type": ["integer", "null"]},
-           "place_name": {"type": "string", "maxLength": events.MAX_PLACE},
-           "place_address": {"type": "string", "maxLength": events.MAX_ADDRESS},
+_FIELDS = {"title": {"type": "string", "maxLength": events.MAX_TITLE,
+                     "pattern": text_pattern(_CONTROL, blank_ok=False),
+                     "description": "a title that is not blank, without control characters"},
+           "description": {"type": "string", "maxLength": events.MAX_DESCRIPTION,
+                           "pattern": text_pattern("\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"),
+                           "description": "text; line breaks and tabs are the only control characters"},
+           "start_datetime": _TIME, "end_datetime": {**_TIME, "type": ["integer", "null"],
+                                                     "description": "unix seconds, not before the start"},
+           "place_name": {"type": "string", "maxLength": events.MAX_PLACE, "pattern": _LINE,
+                          "description": "one line, without control characters"},
+           "place_address": {"type": "string", "maxLength": events.MAX_ADDRESS, "pattern": _LINE,
+                             "description": "one line, without control characters"},
            "tags": {"oneOf": [{"type": "array", "maxItems": events.MAX_TAGS,
-                               "items": {"type": "string", "maxLength": events.MAX_TAG}},
-                              {"type": "string", "description": "comma-separated"}]},
+                               "items": {"type": "string", "pattern": f"^{_TAG}$",
+                                         "description": f"a tag: up to {events.MAX_TAG} characters, no comma"}},
+                              {"type": "string", "pattern": f"^{_TAG}(,{_TAG}){{0,{events.MAX_TAGS - 1}}}$",
+                               "description": f"comma-separated: up to {events.MAX_TAGS} tags"}],
+                    "description": f"up to {events.MAX_TAGS} tags of up to {events.MAX_TAG} characters, "
+                                   "as an array or comma-separated"},
            "published": {"type": "boolean", "default": True}}
 EVENT_INPUT = {"type": "object", "properties": _FIELDS}
 EVENT = {"type": "object", "required": ["id", *_FIELDS, "owner", "url"],
-         "properties": {"id": {"type": "integer"}, **_FIELDS,
-                        "tags": {"type": "array", "items": {"type": "string"}},
+         "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
+                        "start_datetime": _TIME, "end_datetime": _FIELDS["end_datetime"],
+                        "place_name": {"type": "string"}, "place_address": {"type": "string"},
+                        "tags": {"type": "array", "items": {"type": "string"}}, "published": {"type": "boolean"},
                         "owner": {"type": "string", "description": "the owner's username"},
                         "url": {"type": "string", "format": "uri"}}}
 LIST_PARAMS = [
@@ -66,12 +86,17 @@ class EventApiHandler(ApiHandler):
 class EventsHandler(EventApiHandler):
     openapi = {"GET": {"response": page_of(EVENT), "parameters": LIST_PARAMS},
                "POST": {"request": {**EVENT_INPUT, "required": ["title", "start_datetime"]},
-                        "response": EVENT, "status": 201}}
+                        "response": EVENT, "status": 201, "links": {
+                            f"{method}_event": {"operationId": f"{method}_event",
+                                                "parameters": {"event_id": "$response.body#/id"}}
+                            for method in ("get", "put", "delete")}}}
 
     @public
     async def get(self) -> None:
         """Upcoming events (with `event:read`, your drafts too)."""
         query = {name: self.get_query_argument(name, None) for name in LIST_QUERY}
+        if query["past"] not in (None, "true", "false"):  # pages' forms may say "on"; the API is typed
+            raise ValidationError("past must be true or false", "past")
         token = self.current_token
         drafts_of = self.caller_id if token and "event:read" in token.scopes else None
         page = await events.list_events(self.db, self.fync.cursors, viewer_id=drafts_of, **query)

@@ -1,7 +1,7 @@
 """The friends API: friends, requests and "people like you" (SPEC §4)."""
 from __future__ import annotations
 
-from ..errors import ValidationError
+from .. import validation
 from ..models import Friend, FriendRequest, Suggestion
 from ..openapi import page_of
 from ..pagination import parse_limit
@@ -10,6 +10,11 @@ from .api import ApiHandler, requires_scope
 from .api_account import user_json
 
 
+# What services.friends.parse_acct takes, as a schema the server also holds path and
+# body to: a name, or name@domain[:port] (a host of at most 260 characters fits in 262).
+ACCT = {"type": "string", "maxLength": 262,
+        "pattern": rf"^@?[A-Za-z0-9_.-]{{1,64}}(@[A-Za-z0-9-]{{1,63}}(\.[A-Za-z0-9-]{{1,63}})*{friends.PORT})?$",
+        "description": "a name like bob, or bob@other.example for someone on another instance"}
 FRIEND = {"type": "object", "required": ["acct", "username", "display_name", "since"],
           "properties": {"acct": {"type": "string"}, "username": {"type": "string"},
                          "display_name": {"type": "string"}, "since": {"type": "integer"}}}
@@ -52,9 +57,10 @@ class FriendsHandler(ApiHandler):
 
 
 class FriendRequestsHandler(ApiHandler):
-    openapi = {"POST": {"request": {"type": "object", "required": ["to"],
-                                    "properties": {"to": {"type": "string", "description": "name or name@domain"}}},
+    openapi = {"POST": {"request": {"type": "object", "required": ["to"], "properties": {"to": ACCT}},
                         "response": REQUEST, "status": 201,
+                        "links": {"cancel": {"operationId": "post_cancel_friend_request",
+                                             "parameters": {"request_id": "$response.body#/id"}}},
                         "errors": {"404": "No such user on this instance",
                                    "409": "Already friends, or a request is already pending"}}}
 
@@ -66,23 +72,48 @@ class FriendRequestsHandler(ApiHandler):
 
     @requires_scope("friends:write")
     async def post(self) -> None:
-        to = self.json_body().get("to")
-        if not isinstance(to, str):
-            raise ValidationError('"to" must be a name like "bob" or "bob@other.example"', "to")
+        to = self.json_body()["to"]
         request = await friends.send_request(self.db, self.cfg.domain, self.current_user.id, to)
         self.write_json(request_json(request), 201)
 
 
 class FriendRequestActionHandler(ApiHandler):
+    """One answer to a pending request; each is its own route, so its own operation."""
+
+    action = ""
+    openapi = {"POST": {"request": None, "response": REQUEST, "status": 200,
+                        "errors": {"409": "The request was already answered"}}}
+
     @requires_scope("friends:write")
-    async def post(self, request_id: str, action: str) -> None:
-        request = await friends.REQUEST_ACTIONS[action](self.db, self.cfg.domain, self.current_user.id, int(request_id))
+    async def post(self, request_id: str) -> None:
+        request = await friends.REQUEST_ACTIONS[self.action](self.db, self.cfg.domain, self.current_user.id,
+                                                             int(request_id))
         self.write_json(request_json(request))
 
 
+class AcceptFriendRequestHandler(FriendRequestActionHandler):
+    """Accept a friend request sent to you: you become friends."""
+    action = "accept"
+
+
+class DeclineFriendRequestHandler(FriendRequestActionHandler):
+    """Decline a friend request sent to you."""
+    action = "decline"
+
+
+class CancelFriendRequestHandler(FriendRequestActionHandler):
+    """Withdraw a friend request you sent."""
+    action = "cancel"
+
+
 class FriendHandler(ApiHandler):
+    openapi = {"DELETE": {"status": 204, "parameters": [{"name": "acct", "in": "path", "required": True,
+                                                       "schema": ACCT}]}}
+
     @requires_scope("friends:write")
     async def delete(self, acct: str) -> None:
+        """Remove a friend (both ways; on another instance too)."""
+        validation.check(acct, ACCT, "acct")
         await friends.remove_friend(self.db, self.cfg.domain, self.current_user.id, acct)
         self.set_status(204)
         self.finish()
@@ -103,7 +134,9 @@ ROUTES = [
     (r"/api/friends", FriendsHandler),
     (r"/api/friends/requests", FriendRequestsHandler),
     # ids fit SQLite's 64-bit integers; longer digit strings are no route at all.
-    (r"/api/friends/requests/([0-9]{1,18})/(accept|decline|cancel)", FriendRequestActionHandler),
+    (r"/api/friends/requests/([0-9]{1,18})/accept", AcceptFriendRequestHandler),
+    (r"/api/friends/requests/([0-9]{1,18})/decline", DeclineFriendRequestHandler),
+    (r"/api/friends/requests/([0-9]{1,18})/cancel", CancelFriendRequestHandler),
     (r"/api/friends/([^/]+)", FriendHandler),
     (r"/api/people/suggestions", SuggestionsHandler),
 ]

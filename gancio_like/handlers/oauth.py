@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode, urlsplit
 
-from ..oauth import authorize, clientauth, introspection, metadata, registration, revocation, token
-from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRequest, InvalidToken, OAuthError,
-                           RateLimited)
+from .. import validation
+from ..errors import ValidationError
+from ..oauth import authorize, clientauth, introspection, metadata, registration, revocation, schemas, token
+from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, InvalidToken,
+                           OAuthError, RateLimited)
 from ..oauth.params import single_params
 from ..services import accounts
 from ..jsonstrict import parse_json
@@ -141,17 +143,30 @@ class RegistrationHandler(JsonHandler):
             raise InvalidClientMetadata("the body must be a JSON object")
         return data
 
+    def checked(self, data: dict, body: str) -> dict:
+        """`data` if it fits the schema `/api/openapi.json` gives this body, else RFC 7591's error."""
+        if not hasattr(self.fync, "_client_schemas"):  # scopes are fixed once the app serves
+            self.fync._client_schemas = schemas.client_schemas(self.fync.scopes)
+        try:
+            validation.check(data, self.fync._client_schemas[body])
+        except ValidationError as exc:
+            refused = InvalidRedirectURI if (exc.field or "").startswith("redirect_uris") else InvalidClientMetadata
+            raise refused(exc.description) from None
+        return data
+
 
 class GancioClientHandler(RegistrationHandler):
     """Gancio's `POST /api/client`, form or JSON."""
+
+    link_name = "gancio_register"  # its name in `GET /api`
 
     async def post(self) -> None:
         await self.limit()
         # Media types are case-insensitive (RFC 9110 §8.3.1).
         if self.request.headers.get("Content-Type", "").lower().startswith("application/json"):
-            data = self.json_object()
+            data = self.checked(self.json_object(), "gancio")
         else:
-            data = single_params(self.request.body_arguments)
+            data = self.checked(single_params(self.request.body_arguments), "gancio_form")
         self.write_json(await registration.register_gancio(self.fync.oauth, data, self.request.remote_ip))
 
 
@@ -160,7 +175,8 @@ class RegisterHandler(RegistrationHandler):
 
     async def post(self) -> None:
         await self.limit()
-        body = await registration.register_rfc7591(self.fync.oauth, self.json_object(), self.request.remote_ip)
+        data = self.checked(self.json_object(), "rfc7591")
+        body = await registration.register_rfc7591(self.fync.oauth, data, self.request.remote_ip)
         self.set_header("Cache-Control", "no-store")
         self.write_json(body, 201)
 
@@ -178,7 +194,8 @@ class RegistrationManagementHandler(RegistrationHandler):
 
     async def put(self, client_id: str) -> None:
         client = await self._client(client_id)
-        self.write_json(await registration.update_rfc7592(self.fync.oauth, client, self.json_object()))
+        data = self.checked(self.json_object(), "rfc7592")
+        self.write_json(await registration.update_rfc7592(self.fync.oauth, client, data))
 
     async def delete(self, client_id: str) -> None:
         await registration.delete(self.fync.oauth, await self._client(client_id))

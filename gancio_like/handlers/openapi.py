@@ -25,6 +25,8 @@ def api_routes(rules) -> list[openapi.Route]:
 class OpenApiHandler(ApiHandler):
     """The OpenAPI 3.1 document of the whole API, plugin routes and scopes included."""
 
+    link_name = "openapi"  # its name in `GET /api`
+
     openapi = {"GET": {"response": {"type": "object", "required": ["openapi", "info", "paths"]}}}
 
     @public

@@ -38,10 +38,12 @@ def core_routes() -> list[tuple]:
         (r"/settings", web.SettingsHandler),
         (r"/\.well-known/oauth-authorization-server", oauth.MetadataHandler),
         (r"/oauth/authorize", oauth.AuthorizeHandler),
-        (r"/authorize", oauth.AuthorizeHandler),
+        (r"/authorize", oauth.AuthorizeHandler),  # Gancio
+        (r"/authorization/authorize", oauth.AuthorizeHandler),  # Fusio
         (r"/oauth/token", oauth.TokenHandler),
-        (r"/oauth2/token", oauth.TokenHandler),
-        (r"/oauth/access_token", oauth.TokenHandler),
+        (r"/oauth2/token", oauth.TokenHandler),  # the Fync seed document
+        (r"/oauth/access_token", oauth.TokenHandler),  # AnyFetch
+        (r"/authorization/token", oauth.TokenHandler),  # Fusio
         (r"/oauth/revoke", oauth.RevokeHandler),
         (r"/oauth/introspect", oauth.IntrospectHandler),
         (r"/oauth/register", oauth.RegisterHandler),

@@ -19,7 +19,7 @@ from ..storage.db import Transaction
 from . import credentials, pkce
 from .clients import find_client
 from .context import OAuthContext
-from .errors import AccessDenied, InvalidRequest, InvalidScope, OAuthError, UnsupportedResponseType
+from .errors import AccessDenied, InvalidScope, OAuthError, UnsupportedResponseType
 from .params import single_params
 from .redirect_uris import match_redirect_uri
 
@@ -97,10 +97,8 @@ def _lenient_state(args: dict[str, list[bytes]]) -> str | None:
 
 def _validated(ctx: OAuthContext, client: Client, redirect_uri: str, sent: bool,
                params: dict[str, str]) -> AuthorizationRequest:
-    response_type = params.get("response_type")
-    if response_type is None:
-        raise InvalidRequest("response_type is required")
-    if response_type != "code":
+    # Left out, it means code (SPEC §3), as GitHub's, Fusio's and AnyFetch's clients send it.
+    if params.get("response_type", "code") != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
     scopes = ctx.scopes.parse(params["scope"]) if "scope" in params else client.scopes
     if not scopes or not scopes <= client.scopes:

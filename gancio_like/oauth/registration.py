@@ -48,10 +48,17 @@ def check_name(value) -> str:
 def check_website(value) -> str:
     if value in (None, ""):
         return ""
-    if not isinstance(value, str) or len(value) > MAX_TEXT or _UNSHOWABLE.search(value) \
-            or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+    if not isinstance(value, str) or len(value) > MAX_TEXT or _UNSHOWABLE.search(value) or not _is_http_url(value):
         raise InvalidClientMetadata("website/client_uri must be an http(s) URL")
     return value
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[" is no URL at all (urlsplit raises for a broken IPv6 host)
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def check_scopes(ctx: OAuthContext, value, default: str) -> frozenset[str]:

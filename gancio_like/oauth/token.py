@@ -86,7 +86,9 @@ def _check_redirect_uri(code: token_store.AuthCode, client: Client, sent: str | 
         if sent != code.redirect_uri:
             raise InvalidGrant("redirect_uri differs from the one sent to the authorization endpoint")
     elif code.redirect_uri_sent and code.code_challenge is None and len(client.redirect_uris) != 1:
-        raise InvalidGrant("redirect_uri is required: it was sent to the authorization endpoint")
+        raise InvalidGrant("redirect_uri is required: send the one sent to the authorization endpoint. "
+                           "It may be left out only when the code was requested with PKCE "
+                           "(code_challenge) or the app has exactly one redirect URI registered")
 
 
 async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, str]) -> dict:

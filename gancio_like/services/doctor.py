@@ -24,7 +24,7 @@ from ..net import is_loopback_host
 from ..storage import stats as stats_store
 from ..storage.errors import StorageError
 from ..storage.engine import database_for, describe, is_postgres
-from ..storage.migrate import Migration
+from ..storage.migrate import Migration, MigrationError
 from . import ops
 
 TIME_URL = "https://deb.debian.org/"  # any well-run HTTPS server's Date header will do
@@ -41,8 +41,9 @@ class Check:
     fix: str = ""
 
 
-async def run(cfg: Config, config_file: str | None, migrations: list[Migration],
+async def run(cfg: Config, config_file: str | None, migrations: list[Migration] | MigrationError,
               offline: bool = False, time_url: str = TIME_URL) -> list[Check]:
+    """Every check, in order; `migrations` is what this code expects, or why it has none."""
     checks = [config(cfg, config_file), *public_url(cfg)]
     checks.append(Check("reachable", "skip", "--offline") if offline else await reachable(cfg))
     checks += data_dir(cfg)
@@ -180,7 +181,10 @@ def _free_space(folder: Path) -> Check:
 # -- migrations -----------------------------------------------------------------------------------
 
 
-async def pending_migrations(cfg: Config, migrations: list[Migration]) -> Check:
+async def pending_migrations(cfg: Config, migrations: list[Migration] | MigrationError) -> Check:
+    if isinstance(migrations, MigrationError):
+        return Check("migrations", "fail", str(migrations),
+                     "reinstall fync (docs/deploy.md); it will not start without its core migrations")
     where = describe(cfg)
     if not is_postgres(cfg) and not cfg.database_path.exists():
         return Check("migrations", "ok", f"no database yet at {where}; created and migrated at first start")

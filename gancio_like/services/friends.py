@@ -7,9 +7,10 @@ Every decision is a conditional UPDATE on a pending row inside one transaction, 
 an accept racing a decline (or a cancel) has exactly one outcome.
 
 With someone on another instance (SPEC §6) a request is a `Follow`; accepting
-sends `Accept` and a reciprocal `Follow`, declining a `Reject`, cancelling and
-removing an `Undo`. Each is queued (federation/delivery.py) in the transaction of
-the change it announces. Activities coming in (`receive`) follow the same rules:
+sends `Accept` and a reciprocal `Follow`, declining a `Reject`, cancelling an
+`Undo`, and removing both an `Undo` of our Follow and a `Reject` of theirs. Each
+is queued (federation/delivery.py) in the transaction of the change it
+announces. Activities coming in (`receive`) follow the same rules:
 a Follow from someone we asked, or are friends with, is a yes at once — that is
 how the reciprocal Follow lands — so both instances record one mutual friendship
 whichever of the Accept and the Follow arrives first.
@@ -32,7 +33,9 @@ from ..storage import users as user_store
 from ..storage.db import Database, Transaction
 
 NAME = re.compile(r"[a-z0-9_.-]{1,64}")
-DOMAIN = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?")
+# DNS labels of at most 63 characters (RFC 1035 §2.3.4), a port from 1 to 65535.
+PORT = r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+DOMAIN = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*" + PORT)
 MAX_DOMAIN = 260
 REQUESTS_SHOWN = 100  # newest pending requests each way; more than that is a spam problem, not a list
 
@@ -140,9 +143,15 @@ async def _answer(tx: Transaction, fed: Federation, request: FriendRequest, kind
     """Queue the Accept or Reject of the remote Follow behind `request` (if one came in)."""
     follow_id = await store.get_request_activity_id(tx, request.id)
     if follow_id is not None:
-        me = _actor(fed, request.to_acct)
-        activity = activities.wrap(fed.issuer, kind, me, activities.follow(follow_id, None, me))
-        await delivery.queue(tx, request.to_user_id, request.from_acct, activity)
+        await _reply(tx, fed, request.to_user_id, request.to_acct, request.from_acct, follow_id, kind)
+
+
+async def _reply(tx: Transaction, fed: Federation, user_id: int, my_acct: str, their_acct: str,
+                 follow_id: str, kind: str) -> None:
+    """Queue an Accept or Reject of their Follow `follow_id` of us."""
+    me = _actor(fed, my_acct)
+    activity = activities.wrap(fed.issuer, kind, me, activities.follow(follow_id, None, me))
+    await delivery.queue(tx, user_id, their_acct, activity)
 
 
 async def _follow_back(tx: Transaction, fed: Federation, request: FriendRequest, now: int) -> None:
@@ -204,7 +213,7 @@ async def _befriend(tx: Transaction, request: FriendRequest, since: int) -> None
 
 
 async def remove_friend(db: Database, domain: str, me_id: int, acct: str) -> None:
-    """End a friendship, both ways (with a remote friend: an Undo tells their instance)."""
+    """End a friendship, both ways (with a remote friend: their instance is told, `_part`)."""
     other = await find_party(db, domain, acct, missing="friend")
     fed = _federation(db) if other.remote else None
     me = await user_store.get_user(db, me_id) if fed else None
@@ -214,8 +223,16 @@ async def remove_friend(db: Database, domain: str, me_id: int, acct: str) -> Non
         if other.user_id is not None:
             await store.delete_friendship(tx, other.user_id, me_id, None)
         if fed is not None and me is not None:
-            follow_id = await store.get_last_follow_id(tx, me_id, other.remote)
-            await _undo(tx, fed, me_id, f"{me.username}@{domain}", other.remote, follow_id)
+            await _part(tx, fed, me_id, f"{me.username}@{domain}", other.remote)
+
+
+async def _part(tx: Transaction, fed: Federation, user_id: int, my_acct: str, their_acct: str) -> None:
+    """Both follows end (SPEC §6): an Undo of ours, and a Reject of theirs — what Mastodon
+    sends to remove a follower — or their instance would go on recording that they follow."""
+    await _undo(tx, fed, user_id, my_acct, their_acct, await store.get_last_follow_id(tx, user_id, their_acct))
+    theirs = await store.get_accepted_follow_id(tx, their_acct, user_id)
+    if theirs is not None:
+        await _reply(tx, fed, user_id, my_acct, their_acct, theirs, "Reject")
 
 
 async def list_friends(db: Database, domain: str, me_id: int, limit: int,
@@ -249,7 +266,7 @@ async def receive(db: Database, incoming: Incoming) -> None:
         return
     user = None if incoming.username is None else await user_store.get_user_by_name(db, incoming.username)
     async with db.transaction() as tx:
-        if not await federation_store.insert_seen(tx, incoming.id, incoming.actor.uri, clock.now()):
+        if not await federation_store.insert_seen(tx, incoming.key, incoming.actor.uri, clock.now()):
             return  # delivered before: it already did what it does
         await RECEIVERS[incoming.kind](tx, fed, incoming, user)
 
@@ -273,17 +290,21 @@ async def _receive_follow(tx: Transaction, fed: Federation, inc: Incoming, user:
 
 
 async def _receive_answer(tx: Transaction, fed: Federation, inc: Incoming, user: User | None) -> None:
-    """Accept or Reject of our Follow. A Reject after friendship ends it ("remove follower")."""
+    """Accept or Reject of our Follow. Only a pending one is accepted: a follow-back is
+    recorded accepted with the friendship it completes, and its Accept arriving after a
+    removal must not make the friendship again on our side alone. A Reject after
+    friendship ends it ("remove follower"), even one naming no Follow we know."""
     request = await _our_follow(tx, fed, inc, user)
-    if request is None:
-        return
     acct, now = inc.actor.acct, clock.now()
-    linked = await store.get_friendship_since(tx, request.from_user_id, None, acct) is not None
-    if request.status == "pending":
-        await store.update_request_answered(tx, request.id, "accepted" if inc.kind == "Accept" else "declined", now)
-    if inc.kind == "Accept" and request.status in ("pending", "accepted") and not linked:
-        await _befriend(tx, request, now)
-    elif inc.kind == "Reject" and request.status != "pending" and linked:
+    if request is None:
+        if inc.kind == "Reject" and user is not None:
+            await store.delete_friendship(tx, user.id, None, acct)
+    elif request.status == "pending":
+        accepted = inc.kind == "Accept"
+        await store.update_request_answered(tx, request.id, "accepted" if accepted else "declined", now)
+        if accepted and await store.get_friendship_since(tx, request.from_user_id, None, acct) is None:
+            await _befriend(tx, request, now)
+    elif inc.kind == "Reject":
         await store.delete_friendship(tx, request.from_user_id, None, acct)
 
 

@@ -18,7 +18,7 @@ def _event(row: Row | None) -> Event | None:
     tags = tuple(sorted(row["tag_list"].split("\x1f"))) if row["tag_list"] else ()
     return Event(row["id"], row["owner_id"], row["owner"], row["title"], row["description"],
                  row["start_datetime"], row["end_datetime"], row["place_name"], row["place_address"],
-                 tags, bool(row["published"]), row["created_at"], row["updated_at"])
+                 tags, bool(row["published"]), row["created_at"], row["updated_at"], row["timezone"])
 
 
 async def get_event(db: Database | Transaction, event_id: int) -> Event | None:

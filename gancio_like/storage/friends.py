@@ -86,6 +86,13 @@ async def get_last_follow_id(db: Reader, from_user_id: int, to_acct: str) -> str
                              "AND activity_id IS NOT NULL ORDER BY id DESC LIMIT 1", (from_user_id, to_acct))
 
 
+async def get_accepted_follow_id(db: Reader, from_acct: str, to_user_id: int) -> str | None:
+    """The newest accepted Follow the remote acct sent this user (the one a removal Rejects)."""
+    return await db.fetchval("SELECT activity_id FROM friend_requests WHERE to_user_id = ? AND status = 'accepted' "
+                             "AND from_acct = ? AND activity_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                             (to_user_id, from_acct))
+
+
 async def update_request_answered(tx: Transaction, request_id: int, status: str, now: int) -> int:
     """The remote side answered (accepted, declined) or withdrew (cancelled) a pending request."""
     return await tx.execute("UPDATE friend_requests SET status = ?, decided_at = ? "
@@ -173,6 +180,7 @@ signals(id, shared, mutual, tag) AS (
 scored(id, shared, mutual, tags) AS (
     SELECT id, sum(shared), sum(mutual), group_concat(tag, char(31)) FROM signals GROUP BY id)
 SELECT u.id, u.username, u.display_name, u.bio, u.is_admin, u.created_at,
+       u.email, u.timezone, u.locale, u.avatar_version,
        (SELECT group_concat(tag, char(31)) FROM user_interests WHERE user_id = u.id) AS interests,
        s.shared, s.mutual, s.tags
 FROM scored AS s JOIN users AS u ON u.id = s.id

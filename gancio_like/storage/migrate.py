@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import re
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from .db import Database
 from .errors import StorageError
 
-CORE_MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+CORE_PACKAGE = "gancio_like.migrations"  # the repository's migrations/ folder, installed (setup.cfg)
 FILENAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 # Fync runs each migration in its own transaction; a file must not end or nest it.
@@ -75,6 +76,26 @@ def read_folder(owner: str, folder: Path, dialect: str = "sqlite") -> list[Migra
         chosen = own / path.name
         text = (chosen if chosen.is_file() else path).read_text(encoding="utf-8")
         found.append(Migration(owner, path.name, text))
+    return found
+
+
+def core_folder() -> Path:
+    """Where this installation keeps the core migrations: found through the package,
+    so an installed copy and an editable checkout alike find their own files."""
+    try:
+        return Path(next(iter(importlib.import_module(CORE_PACKAGE).__path__)))
+    except ModuleNotFoundError:
+        raise MigrationError(f"no core migrations: package {CORE_PACKAGE} is not installed; "
+                             "this installation of fync is incomplete, reinstall it") from None
+
+
+def read_core(dialect: str = "sqlite") -> list[Migration]:
+    """The core migrations; none found is an error, never an empty schema served as current."""
+    folder = core_folder()
+    found = read_folder("core", folder, dialect)
+    if not found:
+        raise MigrationError(f"no core migrations in {folder}: this installation of fync is "
+                             "incomplete (a package built without its data files?); reinstall it")
     return found
 
 

@@ -5,18 +5,20 @@ from ..models import User
 from .db import Database, Transaction
 from .store import Row
 
-_COLUMNS = "id, username, display_name, bio, is_admin, created_at"
+_COLUMNS = "id, username, display_name, bio, is_admin, created_at, email, timezone, locale, avatar_version"
 # Interests ride along in one query: a user is loaded on every page and API call.
 INTERESTS_COLUMN = ("(SELECT group_concat(tag, char(31)) FROM user_interests "
                     "WHERE user_id = users.id) AS interests")
 USER_COLUMNS = ("users.id, users.username, users.display_name, users.bio, users.is_admin, "
-                f"users.created_at, {INTERESTS_COLUMN}")
+                "users.created_at, users.email, users.timezone, users.locale, users.avatar_version, "
+                f"{INTERESTS_COLUMN}")
 _WITH_INTERESTS = f"SELECT {USER_COLUMNS} FROM users"
 
 
 def _user(row: Row, interests: tuple[str, ...] = ()) -> User:
     return User(row["id"], row["username"], row["display_name"], row["bio"],
-                bool(row["is_admin"]), row["created_at"], interests)
+                bool(row["is_admin"]), row["created_at"], interests, row["email"], row["timezone"],
+                row["locale"], row["avatar_version"])
 
 
 def user_with_interests(row: Row | None) -> User | None:

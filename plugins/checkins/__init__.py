@@ -56,12 +56,22 @@ async def _visible_event(handler: ApiHandler, event_id: int) -> bool:
         "SELECT 1 FROM events WHERE id = ? AND (published = 1 OR owner_id = ?)", (event_id, owner)) is not None
 
 
+CHECKIN = {"type": "object", "required": ["id", "event_id", "username", "created_at"],
+           "properties": {"id": {"type": "integer"}, "event_id": {"type": "integer"},
+                          "username": {"type": "string"}, "created_at": {"type": "integer"}}}
+
+
 class CheckinsHandler(ApiHandler):
+    # What /api/openapi.json says; json_body() refuses a body that does not fit "request".
+    openapi = {"POST": {"request": {"type": "object", "required": ["event_id"], "properties": {
+                            "event_id": {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}}},
+                        "response": CHECKIN, "status": 201,
+                        "errors": {"404": "No such event", "409": "You already checked in to this event"}}}
+
     @requires_scope("checkins:write")
     async def post(self) -> None:
-        event_id = self.json_body().get("event_id")
-        if type(event_id) is not int or not 0 < event_id < 2 ** 63:
-            return _error(self, 400, "invalid_request", "event_id must be a positive integer")
+        """Check in to an event."""
+        event_id = self.json_body()["event_id"]
         if not await _visible_event(self, event_id):
             return _error(self, 404, "not_found", "no such event")
         now = int(time.time())
@@ -77,8 +87,20 @@ class CheckinsHandler(ApiHandler):
 
 
 class EventCheckinsHandler(ApiHandler):
+    openapi = {"GET": {
+        "response": {"type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": {"type": "array", "items": {"type": "object", "required": ["id", "username", "created_at"],
+                                                 "properties": {k: CHECKIN["properties"][k]
+                                                                for k in ("id", "username", "created_at")}}},
+            "next_cursor": {"type": ["string", "null"]}}},
+        "parameters": [
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+             "description": "the next_cursor of the previous page"}]}}
+
     @requires_scope("checkins:read")
     async def get(self, event_id: str) -> None:
+        """Who checked in to an event."""
         if not await _visible_event(self, int(event_id)):
             return _error(self, 404, "not_found", "no such event")
         limit, after = self._page()
@@ -93,6 +115,10 @@ class EventCheckinsHandler(ApiHandler):
 
     def _page(self) -> tuple[int | None, int]:
         limit, cursor = self.get_argument("limit", "20"), self.get_argument("cursor", "0")
-        if not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT and cursor.isdigit()):
+        if not (_digits(limit) and 1 <= int(limit) <= MAX_LIMIT and _digits(cursor) and len(cursor) <= 18):
             return None, 0
         return int(limit), int(cursor)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # isdigit() alone also takes "²", which int() refuses

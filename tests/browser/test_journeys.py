@@ -144,7 +144,9 @@ def test_register_an_app_and_authorize_it(new_page, shot, names, callback, serve
 
     page.locator('select[name="redirect_uri"]').select_option(callback.url)
     page.fill('#builder [name="state"]', "journey-state")
-    page.get_by_role("button", name="Build URL").click()
+    with page.context.expect_page() as built:  # a new tab: the secret stays on this one
+        page.get_by_role("button", name="Build URL").click()
+    page = built.value
     url = page.locator("#auth-url").input_value()
     assert url.startswith(server.base + "/oauth/authorize?") and client_id in url
     shot(page, "dev-url-builder")
