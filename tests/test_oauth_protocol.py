@@ -120,7 +120,7 @@ def test_every_error_class_is_exported_from_errors_module():
     classes = [v for v in vars(errors).values()
                if isinstance(v, type) and issubclass(v, OAuthError) and v is not OAuthError]
     assert all(isinstance(cls.error, str) and cls.error for cls in classes)
-    assert len(classes) == 15
+    assert len(classes) == 16
 
 
 # --- single_params -------------------------------------------------------------------

@@ -17,16 +17,9 @@ class NotFoundHandler(PageHandler):
         """Nothing here changes anything, so a POST gets its 404, not a 403."""
 
     def prepare(self) -> None:
-        raise NotFound("page" if not self._is_api() else "endpoint")
-
-    def _is_api(self) -> bool:
-        return self.request.path.startswith(API_PREFIXES)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        if self._is_api():
-            self.set_header("Content-Type", "application/json")
-            return self.write_json(self.error_from(kwargs).body(), 404)
-        super().write_error(status_code, **kwargs)
+        if not self.request.path.startswith(API_PREFIXES):
+            raise NotFound("page")
+        self.write_json(NotFound("endpoint").body(), 404)  # finished: no method runs
 
 
 def core_routes() -> list[tuple]:

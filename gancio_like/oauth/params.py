@@ -55,9 +55,9 @@ def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
         client_id = unquote_plus(client_id, errors="strict")
         secret = unquote_plus(secret, errors="strict")
     except ValueError:  # binascii.Error, UnicodeDecodeError and non-ASCII input
-        raise InvalidClient("malformed Basic credentials") from None
+        raise InvalidClient("malformed Basic credentials", basic=True) from None
     if not colon or not client_id or "\x00" in client_id + secret:
-        raise InvalidClient("malformed Basic credentials")
+        raise InvalidClient("malformed Basic credentials", basic=True)
     return client_id, secret
 
 
