@@ -1,7 +1,8 @@
 """Every error Fync answers with. Each carries its own status, body and headers, so a
 handler base renders any of them in one `write_error`: as the SPEC's
 `{"error", "error_description"}` JSON (API) or as a page (web). The OAuth protocol's
-errors (oauth/errors.py) and federation's are subclasses. No internal imports."""
+errors (oauth/errors.py) and federation's are subclasses. Also FetchError, which is
+never an answer by itself. No internal imports."""
 from __future__ import annotations
 
 
@@ -92,3 +93,14 @@ class HTTPStatus(FyncError):
         super().__init__(reason)
         self.status_code = status_code
         self.error = "server_error" if status_code >= 500 else "invalid_request"
+
+
+class FetchError(Exception):
+    """A URL someone else chose was not fetched, or its answer was not usable; the message
+    says why. net.py raises it; protocol code that is handed a fetch (oauth/cimd.py)
+    catches it without importing the HTTP client. `status` is the HTTP status when the
+    server answered one that was refused."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
