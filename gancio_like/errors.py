@@ -85,7 +85,7 @@ class Unavailable(FyncError):
         self.retry_after = retry_after
 
 
-class HTTPStatus(FyncError):
+class StatusError(FyncError):
     """A status with no error of Fync's behind it: Tornado's own (a missing argument,
     a failed XSRF check) or an unexpected fault (500). Its reason phrase describes it."""
 

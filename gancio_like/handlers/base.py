@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import tornado.web
 
 from .. import accesslog
-from ..errors import Conflict, FyncError, HTTPStatus, MethodNotAllowed, Unavailable, ValidationError
+from ..errors import Conflict, FyncError, StatusError, MethodNotAllowed, Unavailable, ValidationError
 from ..services import accounts
 from ..storage import errors as storage_errors
 
@@ -86,7 +86,7 @@ class BaseHandler(tornado.web.RequestHandler):
         error = known_error(kwargs.get("exc_info", (None, None, None))[1])
         if error is None:
             status = self.get_status()  # Tornado's own HTTPError, or 500 for an unexpected fault
-            error = MethodNotAllowed(self.allowed_methods()) if status == 405 else HTTPStatus(status, self._reason)
+            error = MethodNotAllowed(self.allowed_methods()) if status == 405 else StatusError(status, self._reason)
         self.set_status(error.status_code)
         for name, value in error.headers().items():
             self.set_header(name, value)
