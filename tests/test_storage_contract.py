@@ -91,6 +91,12 @@ async def test_a_body_raising_midway_leaves_nothing(store):
 
 
 @pytest.mark.gen_test
+async def test_a_body_that_is_not_async_is_refused(store):
+    with pytest.raises(TypeError):
+        await store.write(lambda tx: None)
+
+
+@pytest.mark.gen_test
 async def test_bodies_written_together_each_commit_or_fail_alone(store):
     async def insert(tx, value):
         await tx.execute("INSERT INTO t (v) VALUES (?)", (value,))
