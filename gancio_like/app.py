@@ -13,14 +13,14 @@ import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
-from . import __version__, accesslog
+from . import __version__, accesslog, net
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes, sections
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
-from .plugins import PluginHost
+from .plugin_host import PluginHost
 from .proxies import TrustedProxies
 from .scopes import ScopeRegistry
 from .services import housekeeping
@@ -52,7 +52,7 @@ class FyncApplication(tornado.web.Application):
         self.migrations = plugins.migrations(db.dialect)  # what this code expects; /health compares against it
         self.scopes = ScopeRegistry()
         plugins.add_scopes(self.scopes)
-        self.oauth = OAuthContext(cfg, db, self.scopes)
+        self.oauth = OAuthContext(cfg, db, self.scopes, net.fetch_json)
         self.cursors = Cursors(secret)
         self.reveals = Reveals(db)  # secrets shown once on the portal, sealed in the db for any worker
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.

@@ -217,7 +217,7 @@ async def _database(cfg: Config):
 
 
 async def cmd_migrate(cfg: Config, args) -> int:
-    from .plugins import PluginHost
+    from .plugin_host import PluginHost
     from .storage import migrate
     from .storage.engine import database_for, describe, dialect
     migrations = PluginHost.load(cfg).migrations(dialect(cfg))  # before the database is created
@@ -306,7 +306,8 @@ async def cmd_client_action(cfg: Config, args) -> int:
 
 async def cmd_plugins(cfg: Config, args) -> int:
     """Each discovered plugin, loaded on its own so one broken plugin hides no other."""
-    from .plugins import PluginError, PluginHost, discover
+    from .handlers.api import declared_scopes
+    from .plugin_host import PluginError, PluginHost, discover
     enabled = set(cfg.plugins.enabled)
     for name in sorted(discover(cfg)):
         print(f"{name}\t{'enabled' if name in enabled else 'disabled'}")
@@ -318,8 +319,8 @@ async def cmd_plugins(cfg: Config, args) -> int:
             continue
         for scope, description in info["scopes"].items():
             print(f"  scope  {scope}\t{description}")
-        for pattern, methods in info["routes"]:
-            declared = ", ".join(f"{m} {s}" for m, s in methods.items())
+        for pattern, handler in info["routes"]:
+            declared = ", ".join(f"{m} {s}" for m, s in declared_scopes(handler).items())
             print(f"  route  {pattern}\t{declared}")
     return 0
 
@@ -366,7 +367,7 @@ async def cmd_restore(cfg: Config, args) -> int:
 
 async def _pending(cfg: Config) -> list:
     """The migrations this version would apply, read without applying or writing anything."""
-    from .plugins import PluginHost
+    from .plugin_host import PluginHost
     from .services.ops import pending_migrations
     from .storage.engine import database_for
     from .storage.stats import list_applied_migrations
@@ -397,7 +398,7 @@ async def cmd_stats(cfg: Config, args) -> int:
 
 
 async def cmd_doctor(cfg: Config, args) -> int:
-    from .plugins import PluginHost
+    from .plugin_host import PluginHost
     from .services import doctor
     from .storage.engine import dialect
     config_file = args.config or os.environ.get("FYNC_CONFIG") or ("fync.toml" if Path("fync.toml").exists() else None)
@@ -419,7 +420,7 @@ async def cmd_doctor(cfg: Config, args) -> int:
 
 async def cmd_db_copy(cfg: Config, args) -> int:
     import json
-    from .plugins import PluginHost
+    from .plugin_host import PluginHost
     from .storage.copy import CopyError, copy_to_postgres
     from .storage.engine import describe, is_postgres
     from .storage.pg import redact

@@ -8,6 +8,7 @@ fails the request, and an async listener runs in the background.
 import pluggy
 
 hookspec = pluggy.HookspecMarker("fync")
+hookimpl = pluggy.HookimplMarker("fync")  # what implementations are marked with (gancio_like.plugins exports it)
 
 
 @hookspec

@@ -21,6 +21,9 @@ its `Request::Socket`:
   and `max_bytes` bytes.
 
 Every failure is a `FetchError` whose message says what went wrong.
+
+`probe` is the exception: one request to a URL the operator configured (`fync doctor`
+checking the instance's own public URL, or a time server), with none of these guards.
 """
 from __future__ import annotations
 
@@ -31,26 +34,18 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import HTTPHeaders, HTTPInputError
 from tornado.netutil import DefaultLoopResolver, Resolver
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 from . import __version__
+from .errors import FetchError
 from .jsonstrict import parse_json
 
 USER_AGENT = f"Fync/{__version__}"
 # The well-known NAT64 prefix (RFC 6052) embeds an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class FetchError(Exception):
-    """The URL was not fetched, or its answer was not usable; the message says why.
-    `status` is the HTTP status when the server answered one that was refused."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
@@ -118,6 +113,18 @@ async def post(url: str, body: bytes, *, allow_private: bool, timeout: float = 1
     if 300 <= response.code < 400:
         raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
     return response.code
+
+
+async def probe(url: str, *, method: str = "GET", timeout: float = 10.0) -> tuple[int, Mapping[str, str], bytes]:
+    """(status, headers, body) of one request to a URL the operator chose, sent as a visitor's
+    would be: unguarded, since it may rightly be on this machine or network; redirects are
+    answers, not followed. Raises ssl.SSLError (TLS), other OSErrors, or FetchError (timeout)."""
+    try:
+        response = await AsyncHTTPClient().fetch(url, method=method, request_timeout=timeout,
+                                                 follow_redirects=False, raise_error=False)
+    except HTTPClientError as exc:
+        raise FetchError(str(exc)) from None
+    return response.code, response.headers, response.body
 
 
 async def _exchange(method: str, url: str, body: bytes | None, allow_private: bool, timeout: float,

@@ -19,7 +19,7 @@ import time
 from .app import SHUTDOWN_GRACE, print_startup, listen_sockets, load_secret, refuse_sqlite_workers, serve
 from .config import Config, ConfigError
 from .errors import FyncError
-from .plugins import PluginHost
+from .plugin_host import PluginHost
 from .storage.errors import Unavailable
 from .storage.migrate import MigrationError
 

@@ -22,7 +22,7 @@ import pg_helpers
 from federation_helpers import PASSWORD, Browser
 from gancio_like.app import make_app, open_instance
 from gancio_like.config import load_config
-from gancio_like.plugins import PluginHost
+from gancio_like.plugin_host import PluginHost
 from gancio_like.services.accounts import create_user
 from gancio_like.storage import migrate
 from gancio_like.storage.copy import CopyError, foreign_key_order

@@ -9,7 +9,7 @@ import pytest
 
 from gancio_like import hookspecs, notifications
 from gancio_like.config import load_config
-from gancio_like.plugins import PluginError, PluginHost
+from gancio_like.plugin_host import PluginError, PluginHost
 from gancio_like.scopes import ScopeRegistry
 from oauth_helpers import api, consent, authorize_url, full_flow, pkce_pair, register
 
@@ -143,14 +143,15 @@ def test_scope_outside_plugin_name_refused(tmp_path):
 
 
 def test_route_clash_refused(tmp_path):
-    from gancio_like.handlers.routes import core_routes
+    from gancio_like.handlers.routes import core_routes, plugin_routes
     with pytest.raises(PluginError, match="clash_route.*/api/me"):
-        _host(tmp_path, "clash_route").routes(core_routes(), ScopeRegistry())
+        plugin_routes(_host(tmp_path, "clash_route").routes(), core_routes(), ScopeRegistry())
 
 
 def test_route_without_scope_refused(tmp_path):
+    from gancio_like.handlers.routes import plugin_routes
     with pytest.raises(PluginError, match="no_scope.*declares no scope"):
-        _host(tmp_path, "no_scope").routes([], ScopeRegistry())
+        plugin_routes(_host(tmp_path, "no_scope").routes(), [], ScopeRegistry())
 
 
 def test_no_listeners_means_nothing_queued(tmp_path):

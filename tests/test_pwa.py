@@ -3,6 +3,8 @@ manifest and icons, the service worker, the app's own Client ID Metadata Documen
 and recognized without fetching it), the consent page naming it, and the QR codes."""
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import shutil
@@ -32,14 +34,15 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 @pytest.fixture
-def no_fetch(monkeypatch):
+def no_fetch(app, monkeypatch):
     """Records (and refuses) every metadata document fetch; the own app must need none."""
     fetched = []
 
     async def refuse(url, **kwargs):
         fetched.append(url)
         raise net.FetchError("no fetching in this test")
-    monkeypatch.setattr(net, "fetch_json", refuse)
+    # Protocol code fetches through the function the instance handed its OAuth context.
+    monkeypatch.setattr(app, "oauth", dataclasses.replace(app.oauth, fetch_json=refuse))
     yield fetched
     assert fetched == [], f"fetched {fetched}"
 

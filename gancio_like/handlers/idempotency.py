@@ -20,11 +20,10 @@ import functools
 import hashlib
 import json
 
-from .. import clock
 from ..errors import Conflict, FyncError
 from ..openapi import IDEMPOTENT
-from ..storage import idempotency as store
-from .base import as_fync_error
+from ..services import idempotency as answers
+from .base import known_error
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 255
@@ -47,8 +46,7 @@ def idempotent(method):
             return await method(self, *args)
         key = parse_key(raw)
         owner, fingerprint = (self.current_token.user_id, self.current_token.client_pk), request_hash(self.request)
-        async with self.db.transaction() as tx:
-            earlier = await store.claim(tx, owner, key, fingerprint, clock.now())
+        earlier = await answers.claim(self.db, owner, key, fingerprint)
         if earlier is not None:
             return replay(self, earlier, fingerprint)
         await _answer_once(self, method, args, owner, key)
@@ -72,7 +70,7 @@ def request_hash(request) -> bytes:
     return hashlib.sha256(head + request.body).digest()
 
 
-def replay(handler, earlier: store.KeyUse, this_request: bytes) -> None:
+def replay(handler, earlier: answers.KeyUse, this_request: bytes) -> None:
     if earlier.request_hash != this_request:
         raise KeyReused(f"this {HEADER} was used for another request; use a new key for a new request")
     if earlier.status is None:
@@ -92,21 +90,19 @@ async def _answer_once(handler, method, args, owner: tuple[int, int], key: str) 
         await method(handler, *args)
     except Exception as exc:
         del handler.finish
-        await _remember_error(handler, owner, key, as_fync_error(exc))
+        await _remember_error(handler, owner, key, known_error(exc))
         raise
     del handler.finish
     body = held[0] if held else None
-    async with handler.db.transaction() as tx:
-        await store.finish(tx, owner, key, handler.get_status(), _text(body))
+    await answers.finish(handler.db, owner, key, handler.get_status(), _text(body))
     handler.finish(body)
 
 
 async def _remember_error(handler, owner: tuple[int, int], key: str, error) -> None:
-    async with handler.db.transaction() as tx:
-        if error is None or error.status_code >= 500 or error.status_code == 429:
-            await store.release(tx, owner, key)
-        else:
-            await store.finish(tx, owner, key, error.status_code, json.dumps(error.body(), separators=(",", ":")))
+    if error is None or error.status_code >= 500 or error.status_code == 429:
+        await answers.release(handler.db, owner, key)
+    else:
+        await answers.finish(handler.db, owner, key, error.status_code, json.dumps(error.body(), separators=(",", ":")))
 
 
 def _text(body) -> str:

@@ -7,8 +7,7 @@ from urllib.parse import urlencode, urlsplit
 from .. import validation
 from ..errors import ValidationError
 from ..oauth import authorize, cimd, clientauth, introspection, metadata, registration, revocation, schemas, token
-from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, InvalidToken,
-                           OAuthError, RateLimited)
+from ..oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, OAuthError, RateLimited
 from ..oauth.params import single_params
 from ..services import accounts
 from ..jsonstrict import parse_json
@@ -93,15 +92,6 @@ class OAuthFormHandler(JsonHandler):
 
     async def client(self, params: dict[str, str]):
         return await clientauth.authenticate(self.fync.oauth, self.request.headers.get("Authorization"), params)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        basic = self.request.headers.get("Authorization", "").lower().startswith("basic")
-        if isinstance(exc, InvalidClient) and basic:
-            self.set_header("WWW-Authenticate", 'Basic realm="fync"')
-        if status_code == 405:  # RFC 9110 §15.5.6: a 405 names the methods that work
-            self.set_header("Allow", "POST, OPTIONS")
-        super().write_error(status_code, **kwargs)
 
 
 class TokenHandler(OAuthFormHandler):
@@ -202,10 +192,3 @@ class RegistrationManagementHandler(RegistrationHandler):
         await registration.delete(self.fync.oauth, await self._client(client_id))
         self.set_status(204)
         self.finish()
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        # `status_code` is 500 for every non-HTTPError exception (Tornado sets the real
-        # status in error_from), so the exception decides: RFC 6750 §3 wants the challenge.
-        if isinstance(kwargs.get("exc_info", (None, None, None))[1], InvalidToken):
-            self.set_header("WWW-Authenticate", 'Bearer realm="fync", error="invalid_token"')
-        super().write_error(status_code, **kwargs)

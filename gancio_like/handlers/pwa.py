@@ -16,7 +16,7 @@ import segno
 import tornado.web
 
 from ..oauth import cimd
-from ..storage import users as user_store
+from ..services import accounts
 from .base import PAGE_HEADERS, BaseHandler
 
 SHELL = Path(__file__).parent.parent / "app_shell"
@@ -120,7 +120,7 @@ class QrCodeHandler(AppHandler):
     befriend them in person ("my code" in the app)."""
 
     async def get(self, username: str) -> None:
-        user = await user_store.get_user_by_name(self.db, username)
+        user = await accounts.find_person(self.db, username)
         if user is None:
             raise tornado.web.HTTPError(404)
         self.set_header("Content-Type", "image/svg+xml")

@@ -20,7 +20,7 @@ from . import credentials, pkce
 from .clients import find_client
 from .context import OAuthContext
 from .errors import AccessDenied, InvalidScope, OAuthError, UnsupportedResponseType
-from .params import single_params
+from .params import parse_scope, single_params
 from .redirect_uris import match_redirect_uri
 
 PENDING_TTL = 600  # seconds a consent page stays answerable
@@ -100,7 +100,7 @@ def _validated(ctx: OAuthContext, client: Client, redirect_uri: str, sent: bool,
     # Left out, it means code (SPEC §3), as GitHub's, Fusio's and AnyFetch's clients send it.
     if params.get("response_type", "code") != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
-    scopes = ctx.scopes.parse(params["scope"]) if "scope" in params else client.scopes
+    scopes = parse_scope(ctx.scopes, params["scope"]) if "scope" in params else client.scopes
     if not scopes or not scopes <= client.scopes:
         raise InvalidScope(f"scope must be within this app's scopes: {format_scope(client.scopes)}")
     required = client.is_public or ctx.cfg.oauth.require_pkce == "always"

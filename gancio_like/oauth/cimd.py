@@ -4,9 +4,9 @@ A `client_id` that is an https URL names a JSON document at that URL describing
 the app: `client_id` (exactly that URL), `client_name`, `client_uri`,
 `redirect_uris`, optional `logo_uri`, `scope`, and `token_endpoint_auth_method:
 "none"`. The app needs no registration here: the instance fetches the document
-through `gancio_like.net` (SSRF guards, ≤ 5 s, ≤ 64 KiB, no redirects), checks
-it, and keeps it as a `clients` row with source 'cimd' until its Cache-Control
-says it is stale (≤ 24 h). CIMD clients are always public: PKCE is required
+with the fetch it was handed (`net.fetch_json`: SSRF guards, ≤ 5 s, ≤ 64 KiB, no
+redirects), checks it, and keeps it as a `clients` row with source 'cimd' until its
+Cache-Control says it is stale (≤ 24 h). CIMD clients are always public: PKCE is required
 and there is no secret to check.
 
 Decisions:
@@ -35,7 +35,8 @@ import logging
 import re
 from urllib.parse import unquote, urlsplit
 
-from .. import clock, net
+from .. import clock
+from ..errors import FetchError
 from ..models import Client
 from ..scopes import format_scope
 from ..storage import clients as client_store
@@ -78,10 +79,10 @@ async def find_cimd_client(ctx: OAuthContext, client_id: str) -> Client | None:
         cached = await client_store.get_cimd_client(ctx.db, client_id)
         if cached is not None and cached[1] is not None and now < cached[1]:
             return cached[0]
-        document, headers = await net.fetch_json(client_id, allow_private=allow_private,
+        document, headers = await ctx.fetch_json(client_id, allow_private=allow_private,
                                                  timeout=FETCH_TIMEOUT, max_bytes=MAX_DOCUMENT_BYTES)
         fields = parse_document(ctx, client_id, document)
-    except (net.FetchError, InvalidDocument) as exc:
+    except (FetchError, InvalidDocument) as exc:
         log.warning("client metadata document %r refused: %s", client_id, exc)
         return None
     lifetime = cache_lifetime(headers.get("Cache-Control"))

@@ -17,6 +17,7 @@ from ..storage.db import Transaction
 from . import credentials, pkce
 from .context import OAuthContext
 from .errors import InvalidGrant, InvalidRequest, InvalidScope, OAuthError, UnsupportedGrantType
+from .params import parse_scope
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
@@ -121,7 +122,7 @@ def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str])
     """RFC 6749 §6: a refresh may ask for less, never for more."""
     if requested is None:
         return granted
-    scope = ctx.scopes.parse(requested)
+    scope = parse_scope(ctx.scopes, requested)
     if not scope or not scope <= granted:
         raise InvalidScope("scope must be a subset of the scope originally granted")
     return scope

@@ -103,6 +103,11 @@ async def create_user(db: Database, passwords: Passwords, username: str, passwor
     return user_id
 
 
+async def find_person(db: Database, username: str) -> User | None:
+    """The local person called `username`, if anyone is."""
+    return await user_store.get_user_by_name(db, username)
+
+
 async def authenticate(db: Database, passwords: Passwords, username: str, password: str) -> int | None:
     """The user id when the password is right; rehashes outdated hashes."""
     if len(password) > MAX_PASSWORD:

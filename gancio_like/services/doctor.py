@@ -17,10 +17,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-
 from ..config import Config
-from ..net import is_loopback_host
+from ..errors import FetchError
+from ..net import is_loopback_host, probe
 from ..storage import stats as stats_store
 from ..storage.errors import StorageError
 from ..storage.engine import database_for, describe, is_postgres
@@ -97,17 +96,16 @@ async def reachable(cfg: Config) -> Check:
     """GET public_url/health from this box, as a monitor (or a visitor) would."""
     url = cfg.issuer + "/health"
     try:
-        resp = await AsyncHTTPClient().fetch(url, request_timeout=TIMEOUT, follow_redirects=False,
-                                             raise_error=False)
+        code, headers, body = await probe(url, timeout=TIMEOUT)
     except ssl.SSLError as exc:
         return Check("reachable", "fail", f"{url}: TLS problem ({exc.reason or exc})",
                      "get a certificate (docs/deploy.md, step 8): certbot certonly --nginx -d "
                      + (urlsplit(url).hostname or "your.domain") + '; check with `certbot certificates`')
-    except (OSError, HTTPClientError) as exc:
+    except (OSError, FetchError) as exc:
         return Check("reachable", "fail", f"nothing answers at {url} ({exc})",
                      "start fync and nginx (systemctl status fync nginx); check the domain's DNS points "
                      "at this server and the firewall lets 80 and 443 in")
-    return _judge_health(url, resp.code, resp.headers.get("Location"), resp.body)
+    return _judge_health(url, code, headers.get("Location"), body)
 
 
 def _judge_health(url: str, code: int, location: str | None, body: bytes | None) -> Check:
@@ -217,10 +215,9 @@ async def remote_skew(url: str) -> float | None:
     """This clock minus a web server's (its Date header), or None if it cannot be read."""
     start = time.time()
     try:
-        resp = await AsyncHTTPClient().fetch(url, method="HEAD", request_timeout=TIMEOUT,
-                                             follow_redirects=False, raise_error=False)
-        theirs = parsedate_to_datetime(resp.headers["Date"]).timestamp()
-    except (OSError, HTTPClientError, KeyError, TypeError, ValueError):
+        _, headers, _ = await probe(url, method="HEAD", timeout=TIMEOUT)
+        theirs = parsedate_to_datetime(headers["Date"]).timestamp()
+    except (OSError, FetchError, KeyError, TypeError, ValueError):
         return None
     return (start + time.time()) / 2 - theirs
 
