@@ -17,6 +17,7 @@ from . import __version__, accesslog, net
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes, sections
+from .handlers.feeds import Validators
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
@@ -58,6 +59,7 @@ class FyncApplication(tornado.web.Application):
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
+        self.feed_validators = Validators()  # per application, so one test's feeds never date another's
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,
