@@ -23,7 +23,7 @@ from .pagination import Cursors
 from .plugins import PluginHost
 from .proxies import TrustedProxies
 from .scopes import ScopeRegistry
-from .services import housekeeping
+from .services import avatars, housekeeping
 from .services.accounts import Passwords
 from .services.apps import Reveals
 from .services.throttle import throttle_for
@@ -55,6 +55,7 @@ class FyncApplication(tornado.web.Application):
         self.oauth = OAuthContext(cfg, db, self.scopes)
         self.cursors = Cursors(secret)
         self.reveals = Reveals(db)  # secrets shown once on the portal, sealed in the db for any worker
+        self.avatars = avatars.Avatars(db, cfg.federation.enabled, cfg.federation.allow_private_addresses)
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
@@ -133,6 +134,7 @@ def make_server(app: FyncApplication) -> GuardedHTTPServer:
     server = app.cfg.server
     return GuardedHTTPServer(
         app, body_limit=server.max_body_size, max_header_size=MAX_HEADER_SIZE,
+        larger_bodies={"/settings": avatars.UPLOAD_BODY_LIMIT},  # an avatar upload, there only
         # Tornado's header timeout is `idle_connection_timeout or 3600`: 0 must not mean an hour.
         # A body may take as long as an idle connection may wait, BODY_TIMEOUT at most.
         idle_connection_timeout=max(1, server.idle_timeout),

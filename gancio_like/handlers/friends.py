@@ -13,6 +13,7 @@ from ..services import friends, suggestions
 from .base import PageHandler
 
 FRIENDS_SHOWN, PEOPLE_SHOWN = 50, 10
+MAX_NAME = 320  # the form's maxlength
 NOTICES = {"sent": "Friend request sent.", "befriended": "They had already asked you: you are now friends.",
            "accepted": "Request accepted: you are now friends.", "declined": "Request declined.",
            "cancelled": "Request cancelled.", "removed": "Friend removed."}
@@ -41,13 +42,16 @@ class FriendsBase(PageHandler):
             return await self.show(error=exc.description, name=name)
         if done == "sent" and result.status == "accepted":
             done = "befriended"
-        self.redirect(f"/friends?done={done}", status=303)
+        back = "/" if self.get_body_argument("next", "") == "/" else "/friends"  # the home page answers too
+        self.redirect(f"{back}?done={done}", status=303)
 
 
 class FriendsPage(FriendsBase):
+    """`?add=ACCT` fills in the add-a-friend form (where "Add from your instance" lands)."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
-        await self.show()
+        await self.show(name=self.get_query_argument("add", "")[:MAX_NAME])
 
 
 class SendRequestForm(FriendsBase):

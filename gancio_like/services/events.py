@@ -7,9 +7,8 @@ Gancio clients send more (`place_id`, `multidate`, `image`, …), which is ignor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from .. import clock
+from .. import clock, timezones
 from ..errors import Forbidden, NotFound, ValidationError
 from ..models import Event, User
 from ..notifications import EventCreated
@@ -22,9 +21,9 @@ MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_ADDRESS = 200, 10_000, 200, 500
 MAX_TAGS, MAX_TAG = 20, 40
 MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z: every time a page can show as a date
 FIELDS = ("title", "description", "start_datetime", "end_datetime", "place_name",
-          "place_address", "tags", "published")
+          "place_address", "tags", "published", "timezone")
 DEFAULTS = {"description": "", "end_datetime": None, "place_name": "", "place_address": "",
-            "tags": [], "published": True}
+            "tags": [], "published": True, "timezone": ""}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 
 
@@ -205,10 +204,20 @@ def _published(value) -> bool:
     raise ValidationError("published must be true or false", "published")
 
 
+def _zone(value) -> str:
+    """An IANA zone name, or "" for the owner's own zone."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not timezones.is_zone(value):
+        raise ValidationError("timezone must be an IANA time zone name such as Europe/Rome or UTC "
+                              "(or empty for the owner's zone)", "timezone")
+    return value
+
+
 CHECKS = {"title": _text("title", MAX_TITLE), "description": _text("description", MAX_DESCRIPTION, True),
           "start_datetime": _timestamp("start_datetime"), "end_datetime": _timestamp("end_datetime"),
           "place_name": _text("place_name", MAX_PLACE), "place_address": _text("place_address", MAX_ADDRESS),
-          "tags": _tags, "published": _published}
+          "tags": _tags, "published": _published, "timezone": _zone}
 
 
 def is_past(value: str | None) -> bool:
@@ -223,17 +232,3 @@ def is_past(value: str | None) -> bool:
 def tag_filter(value: str | None) -> str | None:
     """The `tag` query, normalised as tags are stored; one that cannot exist matches nothing."""
     return " ".join((value or "").split()).lower() or None
-
-
-def from_datetime_local(text: str, field: str) -> int | None:
-    """An `<input type="datetime-local">` value, read as UTC → unix seconds ("" → None)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be a date and time like 2025-06-01T19:30", field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return _timestamp(field)(int(moment.timestamp()))
