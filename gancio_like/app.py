@@ -14,10 +14,12 @@ import tornado.netutil
 import tornado.web
 
 from . import __version__, accesslog
+from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
+from .mail import Mailer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
 from .plugins import PluginHost
@@ -56,6 +58,8 @@ class FyncApplication(tornado.web.Application):
         self.cursors = Cursors(secret)
         self.reveals = Reveals(db)  # secrets shown once on the portal, sealed in the db for any worker
         self.avatars = avatars.Avatars(db, cfg.federation.enabled, cfg.federation.allow_private_addresses)
+        self.mailer = Mailer(cfg.mail)
+        self.background = Background()  # work a request starts but does not wait for (mail)
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
@@ -200,6 +204,7 @@ async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -
     server.stop()
     sweeper.stop()
     await _finish_requests(server)
+    await app.background.drain(SHUTDOWN_GRACE)
     await app.federation.stop()
     await app.plugins.shutdown(app)
     await server.close_all_connections()

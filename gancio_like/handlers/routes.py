@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import NotFound
 from . import (admin, api_account, api_events, api_friends, apps, avatars, dev, discovery, events, federation,
-               friends, oauth, openapi, ops, web)
+               friends, oauth, openapi, ops, password, web)
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -54,7 +54,7 @@ def core_routes() -> list[tuple]:
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
-        *federation.ROUTES, *ops.ROUTES, *avatars.ROUTES,
+        *federation.ROUTES, *ops.ROUTES, *avatars.ROUTES, *password.ROUTES,
     ]
 
 

@@ -47,7 +47,7 @@ class SignupHandler(PageHandler):
 
 class LoginHandler(PageHandler):
     def get(self) -> None:
-        self.render("login.html", next=self.local_next(), username="")
+        self.render("login.html", next=self.local_next(), username="", reset=self.get_argument("reset", "") == "1")
 
     async def post(self) -> None:
         username = self.get_body_argument("username", "")
@@ -56,7 +56,7 @@ class LoginHandler(PageHandler):
         user_id = await accounts.authenticate(self.db, self.fync.passwords, username, password)
         if user_id is None:
             self.set_status(401)
-            return self.render("login.html", next=self.local_next(), username=username,
+            return self.render("login.html", next=self.local_next(), username=username, reset=False,
                                error="wrong username or password")
         await login_succeeded(self, keys)
         await self.log_in(user_id)
