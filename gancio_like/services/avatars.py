@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from .. import clock, images, net
 from ..errors import ValidationError
@@ -25,8 +26,9 @@ from ..storage.db import Database
 log = logging.getLogger("fync")
 FETCH_TIMEOUT = 5.0
 RETRY_FAILED = 3600  # seconds before a picture that could not be fetched is tried again
-# What POST /settings may carry (httpguard): the picture and the multipart wrapping around it.
-UPLOAD_BODY_LIMIT = images.MAX_BYTES + 64 * 1024
+# What POST /settings may carry (httpguard): the picture, its multipart wrapping, and a
+# margin, so a picture a little over 5 MB is told so on the page rather than by a bare 413.
+UPLOAD_BODY_LIMIT = images.MAX_BYTES + 1024 * 1024
 
 
 class Avatars:
@@ -52,8 +54,10 @@ class Avatars:
             picture = await self.decode(data)
         except images.ImageRefused as exc:
             raise ValidationError(str(exc), "avatar") from None
+        # Versions count milliseconds: an upload, a removal and another upload take longer.
+        floor = time.time_ns() // 1_000_000
         async with self.db.transaction() as tx:
-            return await store.upsert_avatar(tx, user_id, picture.data, picture.media_type, clock.now())
+            return await store.upsert_avatar(tx, user_id, picture.data, picture.media_type, clock.now(), floor)
 
     async def remove(self, user_id: int) -> None:
         """Back to the generated picture."""

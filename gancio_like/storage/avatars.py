@@ -50,15 +50,16 @@ async def get_media_type(db: Reader, user_id: int) -> str | None:
     return await db.fetchval("SELECT media_type FROM avatars WHERE user_id = ?", (user_id,))
 
 
-async def upsert_avatar(tx: Transaction, user_id: int, image: bytes, media_type: str, now: int) -> int:
-    """Keep `image` as the person's picture → its new version: past every earlier one,
-    also after a removal (0), since versions grow with the clock."""
+async def upsert_avatar(tx: Transaction, user_id: int, image: bytes, media_type: str, now: int,
+                        floor: int) -> int:
+    """Keep `image` as the person's picture → its new version: past the last one, and at
+    least `floor` (the clock in milliseconds), so also past those before a removal (0)."""
     await tx.execute("INSERT INTO avatars (user_id, image, media_type, updated_at) VALUES (?, ?, ?, ?) "
                      "ON CONFLICT (user_id) DO UPDATE SET image = excluded.image, "
                      "media_type = excluded.media_type, updated_at = excluded.updated_at",
                      (user_id, image, media_type, now))
     await tx.execute("UPDATE users SET avatar_version = CASE WHEN avatar_version + 1 > ? THEN avatar_version + 1 "
-                     "ELSE ? END WHERE id = ?", (now, now, user_id))
+                     "ELSE ? END WHERE id = ?", (floor, floor, user_id))
     return await tx.fetchval("SELECT avatar_version FROM users WHERE id = ?", (user_id,))
 
 
