@@ -85,6 +85,8 @@ class FriendRequest:
     created_at: int
     from_avatar_version: int = 0  # of a local sender (User.avatar_version)
     to_avatar_version: int = 0    # of a local recipient
+    from_display_name: str = ""   # of a local sender
+    to_display_name: str = ""     # of a local recipient
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ FIRST_PAGE = (2**63 - 1, 0)  # a (since, id) key after every real row
 
 _REQUEST = ("SELECT r.id, r.from_user_id, r.from_acct, r.to_user_id, r.to_acct, r.status, r.created_at, "
             "fu.username AS from_name, tu.username AS to_name, fu.avatar_version AS from_avatar, "
-            "tu.avatar_version AS to_avatar FROM friend_requests AS r "
+            "tu.avatar_version AS to_avatar, fu.display_name AS from_shown, tu.display_name AS to_shown "
+            "FROM friend_requests AS r "
             "LEFT JOIN users AS fu ON fu.id = r.from_user_id LEFT JOIN users AS tu ON tu.id = r.to_user_id")
 
 
@@ -25,7 +26,7 @@ def _request(row: sqlite3.Row, domain: str) -> FriendRequest:
     return FriendRequest(row["id"], row["from_acct"] or f"{row['from_name']}@{domain}",
                          row["to_acct"] or f"{row['to_name']}@{domain}", row["from_user_id"],
                          row["to_user_id"], row["status"], row["created_at"], row["from_avatar"] or 0,
-                         row["to_avatar"] or 0)
+                         row["to_avatar"] or 0, row["from_shown"] or "", row["to_shown"] or "")
 
 
 async def get_request(db: Reader, domain: str, request_id: int) -> FriendRequest | None:
