@@ -25,7 +25,7 @@ from .pagination import Cursors
 from .plugins import PluginHost
 from .proxies import TrustedProxies
 from .scopes import ScopeRegistry
-from .services import avatars, housekeeping
+from .services import avatars, housekeeping, password_reset
 from .services.accounts import Passwords
 from .services.apps import Reveals
 from .services.throttle import throttle_for
@@ -50,6 +50,7 @@ class FyncApplication(tornado.web.Application):
         window = 60
         self.login_throttle = throttle_for(db, "login", cfg.security.login_failures_per_minute, window)
         self.registration_throttle = throttle_for(db, "register", cfg.oauth.registrations_per_hour_per_ip, 3600)
+        self.reset_throttle = throttle_for(db, "reset", password_reset.REQUESTS_PER_HOUR_PER_IP, 3600)
         self.in_flight = 0
         self.migrations = plugins.migrations(db.dialect)  # what this code expects; /health compares against it
         self.scopes = ScopeRegistry()

@@ -210,6 +210,14 @@ async def test_a_made_up_token_opens_nothing(browser, make_user):
         assert resp.code == 400 and "expired or was already used" in resp.text
 
 
+@pytest.mark.gen_test(timeout=30)
+async def test_at_most_ten_requests_an_hour_from_one_address(app, browser, make_user, db, smtp):
+    await account(make_user, db, "alice", "alice@example.org")
+    codes = [(await forgot(app, browser, name)).code for name in ["nobody"] * 10 + ["alice"]]
+    assert codes == [303] * 10 + [429]
+    assert smtp.inbox.messages == [] and len(app.background) == 0
+
+
 @pytest.mark.gen_test
 async def test_the_forgot_form_needs_its_xsrf_field(browser):
     assert (await browser.post("/password/forgot", {"login": "alice"}, xsrf=False)).code == 403

@@ -2,7 +2,7 @@
 The rules are in services/password_reset.py; the mail goes out in the background."""
 from __future__ import annotations
 
-from ..errors import ValidationError
+from ..errors import TooManyRequests, ValidationError
 from ..services import password_reset
 from .base import SESSION_COOKIE, PageHandler
 
@@ -14,9 +14,12 @@ class ForgotHandler(PageHandler):
         self.render("password_forgot.html", sent=self.get_query_argument("sent", "") == "1",
                     mail=self.fync.mailer.enabled, login="")
 
-    def post(self) -> None:
+    async def post(self) -> None:
         if not self.fync.mailer.enabled:
             return self.redirect("/password/forgot", status=303)
+        wait = await self.fync.reset_throttle.attempt(("reset-ip", self.request.remote_ip))
+        if wait:
+            raise TooManyRequests(f"too many password reset requests from here; try again in {wait} s", wait)
         try:
             login = password_reset.check_login(self.get_body_argument("login", ""))
         except ValidationError as exc:

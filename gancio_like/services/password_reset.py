@@ -30,6 +30,9 @@ from . import accounts
 log = logging.getLogger("fync")
 LINK_TTL = 3600
 MAILS_PER_HOUR = 3
+# Asking is counted per address too, match or not (so the count says nothing about
+# accounts): a script cycling through names cannot keep the mail queue busy.
+REQUESTS_PER_HOUR_PER_IP = 10
 MAX_LOGIN = 254  # a username, or an email address at most this long
 MAX_TOKEN = 100
 EXPIRED = "this link has expired or was already used: ask for a new one"
