@@ -17,7 +17,7 @@ from . import __version__, accesslog
 from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
-from .handlers import routes
+from .handlers import routes, sections
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .mail import Mailer
 from .oauth.context import OAuthContext
@@ -70,6 +70,7 @@ class FyncApplication(tornado.web.Application):
             xsrf_cookies=True,
             xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": self.secure},
             template_path=str(TEMPLATES),
+            ui_methods={"current": sections.current},  # the header's aria-current
             static_path=str(STATIC),
             login_url="/login",
             default_handler_class=routes.NotFoundHandler,

@@ -25,9 +25,11 @@ from . import hookspecs
 from .config import Config, ConfigError
 from .handlers.api import PUBLIC, ApiHandler, declared_scopes, public, requires_scope
 from .scopes import ScopeRegistry
+from .storage.errors import Conflict, Unavailable
 from .storage.migrate import Migration, read_core, read_folder
 
-__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "PluginHost", "PluginError"]
+__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "Conflict", "Unavailable", "PluginHost",
+           "PluginError"]
 
 hookimpl = pluggy.HookimplMarker("fync")
 log = logging.getLogger("fync.plugins")

@@ -9,6 +9,7 @@ from ..pagination import parse_limit
 from ..services import friends, suggestions
 from .api import ApiHandler, requires_scope
 from .api_account import user_json
+from .idempotency import idempotent
 
 
 # What services.friends.parse_acct takes, as a schema the server also holds path and
@@ -82,6 +83,7 @@ class FriendRequestsHandler(ApiHandler):
                          "outgoing": [request_json(self.cfg, r) for r in outgoing]})
 
     @requires_scope("friends:write")
+    @idempotent
     async def post(self) -> None:
         to = self.json_body()["to"]
         request = await friends.send_request(self.db, self.cfg.domain, self.current_user.id, to)
@@ -96,6 +98,7 @@ class FriendRequestActionHandler(ApiHandler):
                         "errors": {"409": "The request was already answered"}}}
 
     @requires_scope("friends:write")
+    @idempotent
     async def post(self, request_id: str) -> None:
         request = await friends.REQUEST_ACTIONS[self.action](self.db, self.cfg.domain, self.current_user.id,
                                                              int(request_id))

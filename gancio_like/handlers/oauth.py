@@ -6,7 +6,7 @@ from urllib.parse import urlencode, urlsplit
 
 from .. import validation
 from ..errors import ValidationError
-from ..oauth import authorize, clientauth, introspection, metadata, registration, revocation, schemas, token
+from ..oauth import authorize, cimd, clientauth, introspection, metadata, registration, revocation, schemas, token
 from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, InvalidToken,
                            OAuthError, RateLimited)
 from ..oauth.params import single_params
@@ -51,6 +51,7 @@ class AuthorizeHandler(PageHandler):
             return self.redirect(url)
         request_id = await authorize.save_pending(ctx, accounts.session_hash(self.session_token), user_id, req)
         self.render("consent.html", req=req, request_id=request_id, redirect_host=_host(req.redirect_uri),
+                    own_app=cimd.is_own_client(self.cfg, req.client),
                     scopes=[(s, ctx.scopes.describe(s)) for s in ctx.scopes.names() if s in req.scopes])
 
     def _to_login(self) -> None:

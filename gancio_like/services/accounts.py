@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import re
 import secrets
-import sqlite3
 
 import argon2
 
@@ -19,11 +18,13 @@ from .. import clock, timezones
 from ..errors import ValidationError
 from ..models import User
 from ..notifications import UserCreated
+from ..storage import errors as storage_errors
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from ..storage.db import Database
 
 USERNAME = re.compile(r"[a-z0-9_]{1,30}")
+RESERVED = frozenset({"events"})  # events@DOMAIN is the instance's events actor (SPEC §6)
 # An address a mail can go to, with nothing a mail header could misread: no spaces,
 # quotes, angle brackets, commas or line breaks; an ASCII domain (IDNs as xn--).
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*")
@@ -65,6 +66,8 @@ class Passwords:
 def check_username(username: str) -> str:
     if not USERNAME.fullmatch(username or ""):
         raise ValidationError("username: 1 to 30 of a-z, 0-9 and _", "username")
+    if username in RESERVED:
+        raise ValidationError(f"the username {username} is reserved for the instance itself", "username")
     return username
 
 
@@ -115,7 +118,7 @@ async def create_user(db: Database, passwords: Passwords, username: str, passwor
     display_name = (display_name or "").strip()[:100]
     password_hash = await passwords.hash(password)
     async with db.transaction() as tx:
-        if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
+        if await user_store.get_user_by_name(tx, username) is not None:
             raise ValidationError("that username is taken", "username")
         first = await user_store.count_users(tx) == 0
         user_id = await user_store.insert_user(tx, username, password_hash, display_name,
@@ -184,7 +187,7 @@ async def update_profile(db: Database, user_id: int, display_name: str, bio: str
                 await user_store.update_email(tx, user_id, address)
             if zone is not None:
                 await user_store.update_timezone(tx, user_id, zone)
-    except sqlite3.IntegrityError:  # two accounts saving one address at once (users_by_email)
+    except storage_errors.Conflict:  # two accounts saving one address at once (users_by_email)
         raise _email_taken() from None
 
 
