@@ -56,6 +56,21 @@ async def test_home_lists_requests_events_and_people_like_you(make_browser, make
 
 
 @pytest.mark.gen_test
+async def test_home_shows_remote_friends_events_too_and_no_strangers(make_browser, make_user, db):
+    alice, alice_id = await logged_in(make_browser, make_user, "alice")
+    await db.execute("INSERT INTO friendships (user_id, friend_acct, since) VALUES (?, 'dora@far.example', 1)",
+                     (alice_id,))
+    for n, (acct, title) in enumerate((("dora@far.example", "Dora hike"), ("eve@far.example", "Eve party"))):
+        await db.execute(
+            "INSERT INTO remote_events (uri, actor_uri, acct, url, title, start_datetime, received_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 2000000000, 0, 0)",
+            (f"https://far.example/e/{n}", f"https://far.example/u/{n}", acct, f"https://far.example/e/{n}", title))
+    page = (await alice.get("/")).text
+    assert "Dora hike" in page and "Eve party" not in page  # a friend's, not a stranger's
+    assert "/avatars/remote/dora@far.example" in page and 'href="/events/remote/' in page
+
+
+@pytest.mark.gen_test
 async def test_decline_from_home_and_a_foreign_next_goes_to_friends(make_browser, make_user, db):
     alice, _ = await logged_in(make_browser, make_user, "alice")
     bob, _ = await logged_in(make_browser, make_user, "bob")
