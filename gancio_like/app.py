@@ -14,17 +14,19 @@ import tornado.netutil
 import tornado.web
 
 from . import __version__, accesslog, net
+from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes, sections
 from .handlers.feeds import Validators
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
+from .mail import Mailer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
 from .plugin_host import PluginHost
 from .proxies import TrustedProxies
 from .scopes import ScopeRegistry
-from .services import housekeeping
+from .services import avatars, housekeeping, password_reset
 from .services.accounts import Passwords
 from .services.apps import Reveals
 from .services.throttle import throttle_for
@@ -49,6 +51,7 @@ class FyncApplication(tornado.web.Application):
         window = 60
         self.login_throttle = throttle_for(db, "login", cfg.security.login_failures_per_minute, window)
         self.registration_throttle = throttle_for(db, "register", cfg.oauth.registrations_per_hour_per_ip, 3600)
+        self.reset_throttle = throttle_for(db, "reset", password_reset.REQUESTS_PER_HOUR_PER_IP, 3600)
         self.in_flight = 0
         self.migrations = plugins.migrations(db.dialect)  # what this code expects; /health compares against it
         self.scopes = ScopeRegistry()
@@ -56,6 +59,9 @@ class FyncApplication(tornado.web.Application):
         self.oauth = OAuthContext(cfg, db, self.scopes, net.fetch_json)
         self.cursors = Cursors(secret)
         self.reveals = Reveals(db)  # secrets shown once on the portal, sealed in the db for any worker
+        self.avatars = avatars.Avatars(db, cfg.federation.enabled, cfg.federation.allow_private_addresses)
+        self.mailer = Mailer(cfg.mail)
+        self.background = Background()  # work a request starts but does not wait for (mail)
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
@@ -136,6 +142,7 @@ def make_server(app: FyncApplication) -> GuardedHTTPServer:
     server = app.cfg.server
     return GuardedHTTPServer(
         app, body_limit=server.max_body_size, max_header_size=MAX_HEADER_SIZE,
+        larger_bodies={"/settings": avatars.UPLOAD_BODY_LIMIT},  # an avatar upload, there only
         # Tornado's header timeout is `idle_connection_timeout or 3600`: 0 must not mean an hour.
         # A body may take as long as an idle connection may wait, BODY_TIMEOUT at most.
         idle_connection_timeout=max(1, server.idle_timeout),
@@ -201,6 +208,7 @@ async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -
     server.stop()
     sweeper.stop()
     await _finish_requests(server)
+    await app.background.drain(SHUTDOWN_GRACE)
     await app.federation.stop()
     await app.plugins.shutdown(app)
     await server.close_all_connections()

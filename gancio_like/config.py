@@ -11,6 +11,7 @@ import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,11 +25,18 @@ class ConfigError(Exception):
     """A configuration problem; the message names the key and says what to do."""
 
 
-def _key(default, help: str):
-    """A config key: its default and one line of help (shown in fync.toml)."""
+def _key(default, help: str, **metadata):
+    """A config key: its default and one line of help (shown in fync.toml). `toml="from"`
+    names a key that is no Python name; `secret=True` keeps its value out of reprs."""
+    metadata = {"help": help, **metadata}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata, repr=not metadata.get("secret"))
+
+
+def key_name(f: dataclasses.Field) -> str:
+    """A field's name in fync.toml and FYNC_* variables."""
+    return f.metadata.get("toml", f.name)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,20 @@ class InstanceConfig:
     description: str = _key("", "one paragraph about the community, shown on the home page")
     open_signup: bool = _key(True, "false closes the signup form (admins add accounts by CLI)")
     timezone: str = _key("UTC", "IANA name: the default for people who set none")
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    host: str = _key("", "SMTP server for outgoing mail (password reset); empty: no mail")
+    port: int = _key(587, "SMTP port: 587 with starttls, 465 with tls")
+    security: str = _key("starttls", '"starttls" | "tls" | "none" (none: only to a server on this machine)')
+    username: str = _key("", "SMTP login; empty: no login")
+    password: str = _key("", "SMTP password (never logged nor shown)", secret=True)
+    sender: str = _key("Fync <fync@localhost>", "the From address of Fync's mail", toml="from")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class FederationConfig:
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     instance: InstanceConfig = field(default_factory=InstanceConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
@@ -120,18 +143,20 @@ class Config:
 
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "base_dir"}
 _SECTION_CLASSES = {
-    "server": ServerConfig, "instance": InstanceConfig, "database": DatabaseConfig,
+    "server": ServerConfig, "instance": InstanceConfig, "mail": MailConfig, "database": DatabaseConfig,
     "oauth": OAuthConfig, "security": SecurityConfig, "plugins": PluginsConfig,
     "federation": FederationConfig,
 }
 _CHOICES = {
     ("oauth", "registration"): ("open", "approval", "closed"),
     ("oauth", "require_pkce"): ("public", "always"),
+    ("mail", "security"): ("starttls", "tls", "none"),
 }
 # Whole numbers are never negative; these ones have tighter bounds (min, max).
 CENTURY = 100 * 365 * 86400
 _RANGES = {
     ("server", "port"): (0, 65535),
+    ("mail", "port"): (1, 65535),
     ("server", "max_body_size"): (1, None),
     ("oauth", "code_ttl"): (1, 3600),  # RFC 6749 §4.1.2: codes are short-lived (10 min recommended)
     ("oauth", "access_token_ttl"): (0, CENTURY),  # now + ttl must fit SQLite's 64-bit integers
@@ -206,7 +231,7 @@ def _field_type(section: str, key: str, where: str) -> type:
     cls = _SECTION_CLASSES.get(section)
     if cls is None:
         raise ConfigError(f"unknown config section in {where}: sections are {', '.join(_SECTION_CLASSES)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _fields(cls)
     if key not in fields or key == "settings":
         raise ConfigError(f"unknown config key {where}: [{section}] has {', '.join(k for k in fields if k != 'settings')}")
     return type(fields[key].default) if fields[key].default is not dataclasses.MISSING else list
@@ -238,9 +263,14 @@ def _build(raw: dict, base_dir: str) -> Config:
     return Config(base_dir=base_dir, **sections)
 
 
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    """A section's fields by their names in fync.toml."""
+    return {key_name(f): f for f in dataclasses.fields(cls)}
+
+
 def _build_section(section: str, values: dict):
     cls = _SECTION_CLASSES[section]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _fields(cls)
     if section == "plugins":
         # [plugins.NAME] tables are the plugins' own settings, passed through as they are.
         values["settings"] = {k: values.pop(k) for k in list(values) if isinstance(values[k], dict)}
@@ -248,7 +278,7 @@ def _build_section(section: str, values: dict):
         if key not in fields:
             raise ConfigError(f"unknown config key [{section}] {key}: valid keys are {', '.join(fields)}")
         _check_type(section, key, value, fields[key])
-    return cls(**values)
+    return cls(**{fields[key].name: value for key, value in values.items()})
 
 
 def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
@@ -275,6 +305,16 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
     if section == "instance" and key == "timezone" and not is_zone(value):
         raise ConfigError(f"[instance] timezone must be an IANA time zone name such as \"Europe/Rome\" "
                           f"or \"UTC\", not {value!r}")
+    if section == "mail" and key == "from" and not _is_address(value):
+        raise ConfigError(f"[mail] from must be a mail address, alone or as \"Name <name@example.org>\", "
+                          f"not {value!r}")
+
+
+def _is_address(text: str) -> bool:
+    """`name@host` or `Name <name@host>`, on one line (a header value)."""
+    name, address = parseaddr(text)
+    local, at, host = address.rpartition("@")
+    return bool(local and at and host) and not any(c in text for c in "\r\n") and " " not in address
 
 
 def _check_networks(entries: list) -> None:

@@ -71,6 +71,7 @@ class Friend:
     display_name: str
     user_id: int | None       # None for a remote friend
     since: int
+    avatar_version: int = 0   # a local friend's (User.avatar_version)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class FriendRequest:
     to_user_id: int | None    # None when it goes to another instance
     status: str               # pending | accepted | declined | cancelled
     created_at: int
+    from_avatar_version: int = 0  # of a local sender (User.avatar_version)
+    to_avatar_version: int = 0    # of a local recipient
+    from_display_name: str = ""   # of a local sender
+    to_display_name: str = ""     # of a local recipient
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Event:
     updated_at: int
     timezone: str = ""        # IANA name the local times were given in; "" = the owner's
     owner_timezone: str = ""  # the owner's own setting; "" = the instance's default
+    owner_avatar_version: int = 0
 
     def zone(self, default: str) -> str:
         """The zone its times are meant in: its own, else its owner's, else `default`."""

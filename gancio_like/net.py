@@ -1,5 +1,6 @@
 """The one way Fync fetches a URL someone else chose: Client ID Metadata Documents
-(SPEC §3), ActivityPub actors, keys and WebFinger, and signed deliveries (SPEC §6).
+(SPEC §3), ActivityPub actors, keys, WebFinger and pictures (`icon`), and signed
+deliveries (SPEC §6).
 
 A URL from a request is server-side request forgery (SSRF) waiting to happen
 (draft-ietf-oauth-client-id-metadata-document, Security Considerations; ActivityPub
@@ -85,19 +86,28 @@ async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max
     The headers are tornado's case-insensitive `HTTPHeaders` mapping. `headers`
     are sent as well (e.g. an HTTP Signature). Raises FetchError.
     """
-    body, response = await _exchange("GET", url, None, allow_private, timeout, max_bytes,
-                                     {"Accept": accept, **(headers or {})})
-    if 300 <= response.code < 400:
-        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
-    if response.code != 200:
-        raise FetchError(f"answered HTTP {response.code}", response.code)
+    body, response_headers = await fetch_bytes(url, allow_private=allow_private, timeout=timeout,
+                                               max_bytes=max_bytes, accept=accept, headers=headers)
     try:
         document = parse_json(body)
     except ValueError as exc:
         raise FetchError(f"the answer is not acceptable JSON: {exc}") from None
     if not isinstance(document, dict):
         raise FetchError("the answer is JSON but not an object")
-    return document, response.headers
+    return document, response_headers
+
+
+async def fetch_bytes(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes: int = 65536,
+                      accept: str = "*/*", headers: Mapping[str, str] | None = None) -> tuple[bytes, HTTPHeaders]:
+    """GET `url` → (the body of its 200 answer, its response headers); a remote
+    person's picture, say. Any other status is a FetchError."""
+    body, response = await _exchange("GET", url, None, allow_private, timeout, max_bytes,
+                                     {"Accept": accept, **(headers or {})})
+    if 300 <= response.code < 400:
+        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
+    if response.code != 200:
+        raise FetchError(f"answered HTTP {response.code}", response.code)
+    return body, response.headers
 
 
 async def post(url: str, body: bytes, *, allow_private: bool, timeout: float = 10.0,

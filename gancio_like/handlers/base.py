@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import tornado.web
 
-from .. import accesslog
+from .. import accesslog, timezones
+from ..avatars import avatar_url, remote_avatar_url
 from ..errors import Conflict, FyncError, StatusError, MethodNotAllowed, Unavailable, ValidationError
 from ..services import accounts
 from ..storage import errors as storage_errors
@@ -128,6 +129,24 @@ class PageHandler(BaseHandler):
     def render(self, template: str, **kwargs) -> None:
         kwargs.setdefault("error", None)
         super().render(template, cfg=self.cfg, **kwargs)
+
+    @property
+    def zone(self) -> str:
+        """The viewer's time zone: their own, else the instance's (visitors too)."""
+        return timezones.zone_for(self.current_user, self.cfg.instance.timezone)
+
+    def get_template_namespace(self) -> dict:
+        """Every page can show a time in the viewer's zone, named, and anyone's picture."""
+        namespace = super().get_template_namespace()
+        issuer = self.cfg.issuer
+        zone = self.zone
+        namespace.update(
+            zone=zone, when=lambda timestamp: "never" if timestamp is None else timezones.local_text(timestamp, zone),
+            day=lambda timestamp: timezones.local_date(timestamp, zone),
+            iso=lambda timestamp: timezones.iso(timestamp, zone),
+            avatar=lambda username, version=0: avatar_url(issuer, username, version),
+            remote_avatar=lambda acct: remote_avatar_url(issuer, acct))
+        return namespace
 
     def local_next(self, default: str = "/") -> str:
         return safe_next(self.get_argument("next", default), default)

@@ -7,8 +7,8 @@ import re
 
 from ..errors import NotFound
 from ..plugin_host import PluginError
-from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, feeds,
-               friends, oauth, openapi, ops, pwa, web)
+from . import (admin, api_account, api_events, api_friends, apps, avatars, dev, discovery, events, federation,
+               feeds, friends, oauth, openapi, ops, password, pwa, web)
 from .api import PUBLIC, ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -54,7 +54,7 @@ def core_routes() -> list[tuple]:
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES, *feeds.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
-        *federation.ROUTES, *ops.ROUTES, *pwa.ROUTES,
+        *federation.ROUTES, *ops.ROUTES, *pwa.ROUTES, *avatars.ROUTES, *password.ROUTES,
     ]
 
 

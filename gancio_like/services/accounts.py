@@ -14,16 +14,21 @@ import secrets
 
 import argon2
 
-from .. import clock
+from .. import clock, timezones
 from ..errors import ValidationError
 from ..models import User
 from ..notifications import UserCreated
+from ..storage import errors as storage_errors
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from ..storage.db import Database
 
 USERNAME = re.compile(r"[a-z0-9_]{1,30}")
 RESERVED = frozenset({"events"})  # events@DOMAIN is the instance's events actor (SPEC §6)
+# An address a mail can go to, with nothing a mail header could misread: no spaces,
+# quotes, angle brackets, commas or line breaks; an ASCII domain (IDNs as xn--).
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*")
+MAX_EMAIL = 254  # RFC 5321 §4.5.3.1.3
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 SESSION_DAYS = 30
 MAX_INTERESTS, MAX_TAG = 30, 40
@@ -84,6 +89,25 @@ def parse_interests(text: str) -> list[str]:
     if len(tags) > MAX_INTERESTS:
         raise ValidationError(f"interests: at most {MAX_INTERESTS}", "interests")
     return tags
+
+
+def check_email(text: str | None) -> str | None:
+    """An optional mail address, trimmed; None when left empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_EMAIL or not EMAIL.fullmatch(text):
+        raise ValidationError("email: give an address like name@example.org, or leave it empty", "email")
+    return text
+
+
+def check_zone(name: str | None) -> str:
+    """A time zone setting: an IANA name, or "" for the instance's own."""
+    name = (name or "").strip()
+    if name and not timezones.is_zone(name):
+        raise ValidationError("time zone: choose one from the list (an IANA name such as Europe/Rome)",
+                              "timezone")
+    return name
 
 
 async def create_user(db: Database, passwords: Passwords, username: str, password: str,
@@ -152,11 +176,28 @@ async def end_session(db: Database, token: str) -> None:
 
 
 async def update_profile(db: Database, user_id: int, display_name: str, bio: str,
-                         interests: str) -> None:
+                         interests: str, email: str | None = None, timezone: str | None = None) -> None:
+    """The profile; `email` and `timezone` too unless None (a form without those fields).
+    An address another account has is refused without saying whose."""
     tags = parse_interests(interests)
-    async with db.transaction() as tx:
-        await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
-                                        (bio or "").strip()[:2000], tags)
+    address = None if email is None else check_email(email)
+    zone = None if timezone is None else check_zone(timezone)
+    try:
+        async with db.transaction() as tx:
+            await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
+                                            (bio or "").strip()[:2000], tags)
+            if email is not None:
+                if address and await user_store.email_taken(tx, address, user_id):
+                    raise _email_taken()
+                await user_store.update_email(tx, user_id, address)
+            if zone is not None:
+                await user_store.update_timezone(tx, user_id, zone)
+    except storage_errors.Conflict:  # two accounts saving one address at once (users_by_email)
+        raise _email_taken() from None
+
+
+def _email_taken() -> ValidationError:
+    return ValidationError("email: that address is already used by another account here", "email")
 
 
 async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str,

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import mail as smtp
 from ..config import Config
 from ..errors import FetchError
 from ..net import is_loopback_host, probe
@@ -49,6 +50,7 @@ async def run(cfg: Config, config_file: str | None, migrations: list[Migration] 
     checks.append(await pending_migrations(cfg, migrations))
     skew = None if offline else await remote_skew(time_url)
     checks.append(clock(skew, await ntp_synchronized(), None if offline else time_url))
+    checks.append(Check("mail", "skip", "--offline") if offline and cfg.mail.enabled else await mail(cfg))
     return checks
 
 
@@ -249,3 +251,34 @@ def clock(skew: float | None, synced: bool | None, time_url: str | None = TIME_U
                      "and no timedatectl", "allow outbound HTTPS, or pass --time-url URL of a server you trust")
     said = f"{skew:+.1f} s off {time_url}" if skew is not None else "no remote check"
     return Check("clock", "ok", said + ("; NTP synchronised" if synced else ""))
+
+
+# -- mail -----------------------------------------------------------------------------------------
+
+
+async def mail(cfg: Config, tls_context: ssl.SSLContext | None = None) -> Check:
+    """Connect to the SMTP server as Fync would (EHLO, STARTTLS, login), send nothing.
+    The password is never part of what is shown."""
+    settings = cfg.mail
+    if not settings.enabled:
+        return Check("mail", "skip", "off ([mail] host is empty): people ask an admin to reset a password",
+                     "set [mail] host, port, security, username, password and from to mail reset links")
+    where = f"{settings.host}:{settings.port} ({settings.security})"
+    try:
+        await smtp.check(settings, tls_context)
+    except smtp.MailError as exc:
+        return Check("mail", "fail", f"{where}: {exc}", _mail_fix(settings, str(exc)))
+    login = f", logged in as {settings.username}" if settings.username else ", no login"
+    if settings.security == "none" and not is_loopback_host(settings.host):
+        return Check("mail", "warn", f"{where}{login}, but mail and the SMTP password cross the network "
+                     "in clear", '[mail] security = "starttls" (port 587) or "tls" (port 465)')
+    return Check("mail", "ok", f"{where}: the server answers{login}")
+
+
+def _mail_fix(settings, problem: str) -> str:
+    if "login" in problem:
+        return "check [mail] username and password (an app password, if the provider asks for one)"
+    if "certificate" in problem.lower():
+        return "the server's certificate is not trusted for this host name: check [mail] host"
+    return (f"check [mail] host and port, and that this server may connect out to {settings.host}:{settings.port} "
+            '(587 goes with security = "starttls", 465 with "tls")')

@@ -7,7 +7,6 @@ Gancio clients send more (`place_id`, `multidate`, `image`, …), which is ignor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from .. import clock, timezones
 from ..errors import Forbidden, NotFound, ValidationError
@@ -239,17 +238,3 @@ def is_past(value: str | None) -> bool:
 def tag_filter(value: str | None) -> str | None:
     """The `tag` query, normalised as tags are stored; one that cannot exist matches nothing."""
     return " ".join((value or "").split()).lower() or None
-
-
-def from_datetime_local(text: str, field: str) -> int | None:
-    """An `<input type="datetime-local">` value, read as UTC → unix seconds ("" → None)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be a date and time like 2025-06-01T19:30", field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return _timestamp(field)(int(moment.timestamp()))

@@ -265,6 +265,20 @@ async def list_requests(db: Database, domain: str, me_id: int) -> tuple[list[Fri
             await store.list_outgoing_requests(db, domain, me_id, REQUESTS_SHOWN))
 
 
+async def relation(db: Database, domain: str, me_id: int, other_id: int) -> str:
+    """What `other_id` is to `me_id`, for their profile's button: "self", "friends",
+    "asked" (I sent a request), "asking" (they sent me one) or "" (none of these)."""
+    if me_id == other_id:
+        return "self"
+    if await store.get_friendship_since(db, me_id, other_id, None) is not None:
+        return "friends"
+    if await store.get_pending_request(db, domain, me_id, None, other_id, None) is not None:
+        return "asked"
+    if await store.get_pending_request(db, domain, other_id, None, me_id, None) is not None:
+        return "asking"
+    return ""
+
+
 # -- activities from other instances (SPEC §6) --------------------------------------------------
 
 async def receive(db: Database, incoming: Incoming) -> None:

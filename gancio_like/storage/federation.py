@@ -28,6 +28,7 @@ class RemoteActor:
     key_id: str
     public_pem: str
     fetched_at: int
+    icon: str = ""  # the picture its document named (kept in remote_avatars, not here)
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,23 @@ async def update_profile(tx: Transaction, user_id: int, display_name: str, bio: 
 
 async def update_password_hash(tx: Transaction, user_id: int, password_hash: str) -> None:
     await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+async def update_email(tx: Transaction, user_id: int, email: str | None) -> None:
+    await tx.execute("UPDATE users SET email = ? WHERE id = ?", (email, user_id))
+
+
+async def update_timezone(tx: Transaction, user_id: int, timezone: str) -> None:
+    await tx.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+
+async def email_taken(db: Database | Transaction, email: str, user_id: int) -> bool:
+    """Whether another account has `email`, whatever its case (index users_by_email)."""
+    return await db.fetchone("SELECT 1 FROM users WHERE lower(email) = lower(?) AND id <> ?",
+                             (email, user_id)) is not None
+
+
+async def get_user_by_login(db: Database | Transaction, text: str) -> User | None:
+    """The account a username or a mail address (any case) names, if any."""
+    column = "lower(email) = lower(?)" if "@" in text else "username = ?"
+    return user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE {column}", (text,)))
