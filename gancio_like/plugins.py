@@ -25,9 +25,11 @@ from . import hookspecs
 from .config import Config, ConfigError
 from .handlers.api import PUBLIC, ApiHandler, declared_scopes, public, requires_scope
 from .scopes import ScopeRegistry
+from .services.notify import NotificationTypes
+from .services.notify import record as record_notification
 from .storage.migrate import Migration, read_core, read_folder
 
-__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "PluginHost", "PluginError"]
+__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "record_notification", "PluginHost", "PluginError"]
 
 hookimpl = pluggy.HookimplMarker("fync")
 log = logging.getLogger("fync.plugins")
@@ -118,6 +120,14 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r}: scope {scope!r} must be named {name}:<action>")
                 try:
                     registry.add(scope, description, owner=name)
+                except ValueError as exc:  # its message already names the plugin
+                    raise PluginError(str(exc)) from exc
+
+    def add_notification_types(self, registry: NotificationTypes) -> None:
+        for name, types in self._results(self.pm.hook.fync_notification_types):
+            for kind, description in (types or {}).items():
+                try:
+                    registry.add(kind, description, owner=name)
                 except ValueError as exc:  # its message already names the plugin
                     raise PluginError(str(exc)) from exc
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, friends,
-               oauth, openapi, ops, web)
+from . import (admin, api_account, api_events, api_friends, api_notifications, apps, dev, discovery, events,
+               federation, friends, notifications, oauth, openapi, ops, web)
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -53,6 +53,7 @@ def core_routes() -> list[tuple]:
         (r"/api/me", api_account.MeHandler),
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES,
+        *api_notifications.ROUTES, *notifications.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
         *federation.ROUTES, *ops.ROUTES,
     ]

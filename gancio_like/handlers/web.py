@@ -4,7 +4,8 @@ from __future__ import annotations
 import tornado.web
 
 from ..errors import Forbidden, TooManyRequests, ValidationError
-from ..services import accounts
+from ..services import accounts, push
+from .apps import when
 from .base import SESSION_COOKIE, PageHandler
 
 
@@ -79,9 +80,15 @@ class LogoutHandler(PageHandler):
 
 class SettingsHandler(PageHandler):
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         saved = self.get_argument("saved", "")
-        self.render("settings.html", saved=saved if saved in ("profile", "password") else "")
+        await self.show(saved=saved if saved in ("profile", "password") else "")
+
+    async def show(self, **kwargs) -> None:
+        """The page, with the devices that get the person's notifications (settings_devices.html)."""
+        devices = await push.devices(self.db, self.current_user.id)
+        self.render("settings.html", devices=devices, push_service=push.origin, when=when,
+                    device_removed=self.get_argument("removed", "") == "device", **kwargs)
 
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -94,7 +101,7 @@ class SettingsHandler(PageHandler):
                 self.get_body_argument("bio", ""), self.get_body_argument("interests", ""))
         except ValidationError as exc:
             self.set_status(400)
-            return self.render("settings.html", saved="", error=exc.description)
+            return await self.show(saved="", error=exc.description)
         self.redirect("/settings?saved=profile", status=303)
 
     async def _change_password(self) -> None:

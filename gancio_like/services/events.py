@@ -17,6 +17,7 @@ from ..pagination import Cursors, parse_limit
 from ..storage import events as event_store
 from ..storage import users as user_store
 from ..storage.db import Database
+from . import notify
 
 MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_ADDRESS = 200, 10_000, 200, 500
 MAX_TAGS, MAX_TAG = 20, 40
@@ -106,7 +107,9 @@ async def create_event(db: Database, owner_id: int, data: dict) -> Event:
     async with db.transaction() as tx:
         event_id = await event_store.insert_event(tx, owner_id, values, clock.now())
         tx.notify(EventCreated, event_id=event_id, owner_id=owner_id, title=values["title"])
-        return await event_store.get_event(tx, event_id)
+        event = await event_store.get_event(tx, event_id)
+        await notify.event_published(tx, None, event)
+        return event
 
 
 async def update_event(db: Database, event_id: int, user_id: int, data: dict) -> Event:
@@ -118,7 +121,9 @@ async def update_event(db: Database, event_id: int, user_id: int, data: dict) ->
         values = {**{name: getattr(event, name) for name in FIELDS}, **changes}
         _check_times(values)
         await event_store.update_event(tx, event_id, values, clock.now())
-        return await event_store.get_event(tx, event_id)
+        changed = await event_store.get_event(tx, event_id)
+        await notify.event_published(tx, event, changed)
+        return changed
 
 
 async def delete_event(db: Database, event_id: int, user_id: int) -> None:
