@@ -40,12 +40,14 @@ def zone_of(reader, cfg) -> str:
 
 
 def _who(n: Notification) -> str:
-    return n.actor.display_name or n.actor.acct or "Someone"
+    """How people here know the actor: their display name, else their name, else their acct."""
+    return n.actor.display_name or n.actor.username or n.actor.acct or "Someone"
 
 
 def friend_request(n: Notification, ctx: Context) -> Text:
-    return Text("New friend request", f"{_who(n)} ({n.actor.acct}) wants to be your friend."
-                if n.actor.display_name else f"{_who(n)} wants to be your friend.")
+    who = _who(n)
+    named = f"{who} ({n.actor.acct})" if n.actor.acct and n.actor.acct != who else who
+    return Text("New friend request", f"{named} wants to be your friend.")
 
 
 def friend_accepted(n: Notification, ctx: Context) -> Text:
