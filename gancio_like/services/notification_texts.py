@@ -17,7 +17,7 @@ from ..storage import notifications as store
 from ..storage.db import Database, Transaction
 from .notify import NotificationTypes
 
-MAX_TITLE, MAX_BODY = 120, 400  # characters; with the URL, a payload stays far below 4 KB
+MAX_TITLE, MAX_BODY = 120, 300  # characters; with a URL (≤ 1024), a payload stays below 4 KB
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ CORE_TYPES = {
 PLUGIN_TYPE = re.compile(r"[a-z][a-z0-9_]*:[a-z][a-z0-9_]*")
 TYPE = re.compile(r"[a-z][a-z0-9_]{0,30}(:[a-z][a-z0-9_]{0,30})?")
 UNREAD_SHOWN = 100  # the header counts up to here, then says "99+"
-MAX_URL = 2000
+MAX_URL = 1024  # with the texts' limits, a push payload stays below 4 KB
 
 
 class NotificationTypes:
