@@ -31,9 +31,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid.jwt import decode
 from tornado.httpserver import HTTPServer
-from tornado.testing import bind_unused_port
+from tornado.netutil import bind_sockets
 
 from gancio_like.webpush import b64url
+from serve_helpers import free_port
 
 MAX_EXP = 24 * 3600
 
@@ -77,7 +78,7 @@ class PushService:
         self.refused: list[str] = []
         self.hits: dict[str, int] = {}  # requests per path, checked or not
         self.arrived = asyncio.Event()
-        self.sock, self.port = bind_unused_port()
+        self.port = free_port()  # bound by start(): until then, connections are refused
         self.server: HTTPServer | None = None
 
     @property
@@ -99,12 +100,13 @@ class PushService:
         self.ca.issue_cert("127.0.0.1").configure_cert(context)
         self.server = HTTPServer(tornado.web.Application([(r"/(.*)", _Endpoint, {"service": self})]),
                                  ssl_options=context)
-        self.server.add_sockets([self.sock])
+        self.server.add_sockets(bind_sockets(self.port, "127.0.0.1"))
         return self
 
     async def stop(self) -> None:
-        self.server.stop()
-        await self.server.close_all_connections()
+        if self.server is not None:
+            self.server.stop()
+            await self.server.close_all_connections()
 
     def device(self, name: str) -> Device:
         device = Device(name, f"{self.origin}/push/{name}", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
