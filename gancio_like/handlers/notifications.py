@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import tornado.web
 
-from .. import timezones
 from ..errors import ValidationError
 from ..services import notification_texts as texts
 from ..services import notify, push
-from .apps import when
 from .base import PageHandler
 
 SHOWN = 30
@@ -23,7 +21,7 @@ class NotificationsPage(PageHandler):
                                               self.get_query_argument("cursor", None))
         ctx = await texts.context(self.db, items, self.fync.notification_types, texts.zone_of(me, self.cfg))
         self.render("notifications.html", items=[(n, texts.text(n, ctx)) for n in items], next_cursor=after,
-                    when=lambda t: timezones.local_text(t, ctx.zone),
+                    when=texts.clock_for(me, self.cfg),
                     link=lambda url: texts.absolute(url, self.cfg.issuer))
 
 
@@ -45,7 +43,8 @@ class RemoveDevicePage(PageHandler):
     @tornado.web.authenticated
     async def get(self, subscription_id: str) -> None:
         device = await push.device(self.db, self.current_user.id, int(subscription_id))
-        self.render("device_remove.html", device=device, service=push.origin(device), when=when)
+        self.render("device_remove.html", device=device, service=push.origin(device),
+                    when=texts.clock_for(self.current_user, self.cfg))
 
     @tornado.web.authenticated
     async def post(self, subscription_id: str) -> None:

@@ -5,7 +5,7 @@ import tornado.web
 
 from ..errors import Forbidden, TooManyRequests, ValidationError
 from ..services import accounts, push
-from .apps import when
+from ..services.notification_texts import clock_for
 from .base import SESSION_COOKIE, PageHandler
 
 
@@ -87,7 +87,8 @@ class SettingsHandler(PageHandler):
     async def show(self, **kwargs) -> None:
         """The page, with the devices that get the person's notifications (settings_devices.html)."""
         devices = await push.devices(self.db, self.current_user.id)
-        self.render("settings.html", devices=devices, push_service=push.origin, when=when,
+        self.render("settings.html", devices=devices, push_service=push.origin,
+                    when=clock_for(self.current_user, self.cfg),
                     device_removed=self.get_argument("removed", "") == "device", **kwargs)
 
     @tornado.web.authenticated

@@ -39,6 +39,12 @@ def zone_of(reader, cfg) -> str:
     return timezones.zone_for(reader, getattr(cfg.instance, "timezone", "UTC"))
 
 
+def clock_for(reader, cfg):
+    """`when(timestamp)` in the reader's zone, for pages ("never" for None)."""
+    zone = zone_of(reader, cfg)
+    return lambda t: "never" if t is None else timezones.local_text(t, zone)
+
+
 def _who(n: Notification) -> str:
     """How people here know the actor: their display name, else their name, else their acct."""
     return n.actor.display_name or n.actor.username or n.actor.acct or "Someone"
