@@ -13,8 +13,13 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed tests/browser/node_modules/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# axe-core, injected into pages by the browser tests (accessibility checks); needs npm.
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
 run: $(VENV)/.installed

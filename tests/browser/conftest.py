@@ -27,6 +27,8 @@ except ImportError:
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}  # the pages must work on a phone (SPEC §2)
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"  # `make test` installs it
+SERIOUS = ("serious", "critical")
 
 
 def free_port() -> int:
@@ -159,3 +161,22 @@ def names():
     """Fresh usernames, so journeys sharing one server never collide."""
     counter = iter(range(1, 10_000))
     return lambda stem: f"{stem}{next(counter)}"
+
+
+def axe_violations(page, impacts=SERIOUS) -> list[dict]:
+    """axe-core's violations on the page as it is now, of the given impacts: each as
+    {"id", "impact", "help", "nodes": [css targets]}, so a failing assert says what and where."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make test` (it runs npm ci in tests/browser)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol, which the page's CSP does not govern
+        # (a <script> tag would be refused: pages allow scripts from their own origin only).
+        page.evaluate(AXE.read_text() + "\n;true")
+    result = page.evaluate("async () => (await axe.run(document)).violations.map(v => "
+                           "({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))")
+    return [v for v in result if v["impact"] in impacts]
+
+
+def no_sideways_scroll(page) -> bool:
+    """Whether the page fits the viewport's width (SPEC §2: a 360 px screen)."""
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
