@@ -56,20 +56,20 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def b64url_decode(text: str) -> bytes:
+def b64url_decode(text: str, name: str = "the value") -> bytes:
     """base64url with or without padding; anything else (standard base64's + and /,
-    spaces, stray characters) is a ValueError."""
+    spaces, stray characters, an impossible length) is a ValueError naming `name`."""
     if not isinstance(text, str) or not _BASE64URL.fullmatch(text):
-        raise ValueError("not base64url")
+        raise ValueError(f"{name} is not base64url")
     try:
         return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
     except (binascii.Error, ValueError):
-        raise ValueError("not base64url") from None
+        raise ValueError(f"{name} is not base64url") from None
 
 
 def check_p256dh(text: str) -> bytes:
     """The subscription's public key: a P-256 point, uncompressed (65 bytes, RFC 8291 §3.1)."""
-    raw = b64url_decode(text)
+    raw = b64url_decode(text, "keys.p256dh")
     if len(raw) != 65 or raw[0] != 4:
         raise ValueError("keys.p256dh must be an uncompressed P-256 point: 65 bytes, base64url")
     try:
@@ -81,7 +81,7 @@ def check_p256dh(text: str) -> bytes:
 
 def check_auth(text: str) -> bytes:
     """The subscription's authentication secret: 16 bytes (RFC 8291 §3.2)."""
-    raw = b64url_decode(text)
+    raw = b64url_decode(text, "keys.auth")
     if len(raw) != 16:
         raise ValueError("keys.auth must be 16 bytes, base64url")
     return raw

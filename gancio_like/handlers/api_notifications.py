@@ -28,8 +28,8 @@ READ = {"type": "object", "required": ["marked", "unread"],
         "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}}}
 _B64URL = "^[A-Za-z0-9_-]+={0,2}$"
 SUBSCRIBE = {"type": "object", "required": ["endpoint", "keys"], "properties": {
-    "endpoint": {"type": "string", "maxLength": push.MAX_ENDPOINT, "pattern": "^https://",
-                 "description": "the push service's https URL for this device"},
+    "endpoint": {"type": "string", "maxLength": push.MAX_ENDPOINT, "pattern": "^https://[^#\\x00-\\x20\\x7f]+$",
+                 "description": "the push service's https URL for this device (no fragment, no spaces)"},
     "keys": {"type": "object", "required": ["p256dh", "auth"], "properties": {
         "p256dh": {"type": "string", "minLength": 87, "maxLength": 88, "pattern": _B64URL,
                    "description": "base64url of the device's P-256 public key (65 bytes, uncompressed)"},
