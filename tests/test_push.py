@@ -356,6 +356,20 @@ async def test_a_grant_that_can_no_longer_act_loses_its_device_at_delivery(perso
     assert service.hits == {} and await subscriptions(db) == 0
 
 
+@pytest.mark.gen_test
+async def test_housekeeping_removes_devices_of_grants_that_expired(person, service, db):
+    from gancio_like.services import housekeeping
+    alice, bob = await person("alice"), await person("bob")
+    await alice.subscribe(service.device("phone"))
+    await bob.subscribe(service.device("laptop"))
+    await housekeeping.sweep(db)
+    assert await subscriptions(db) == 2
+    await db.execute("UPDATE tokens SET expires_at = 1 WHERE grant_id IN (SELECT id FROM grants WHERE user_id = ?)",
+                     (alice.id,))
+    await housekeeping.sweep(db)
+    assert await db.fetchval("SELECT user_id FROM push_subscriptions") == bob.id
+
+
 # -- the person's devices on /settings ----------------------------------------------------------------------
 
 @pytest.mark.gen_test

@@ -60,8 +60,8 @@ async def subscribe(db: Database, grant: AccessGrant, endpoint: str, keys: dict,
     p256dh, auth = check_keys(keys)
     await check_endpoint(endpoint, allow_private)
     async with db.transaction() as tx:
-        if (await store.count_grant_subscriptions(tx, grant.grant_id) >= MAX_PER_GRANT
-                and endpoint not in {s.endpoint for s in await store.list_grant_subscriptions(tx, grant.grant_id)}):
+        known = {s.endpoint for s in await store.list_grant_subscriptions(tx, grant.grant_id)}
+        if len(known) >= MAX_PER_GRANT and endpoint not in known:
             raise Conflict(f"this app already has {MAX_PER_GRANT} devices subscribed; remove one first")
         subscription_id = await store.upsert_subscription(tx, grant.grant_id, grant.user_id, endpoint,
                                                           p256dh, auth, clock.now())

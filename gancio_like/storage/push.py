@@ -49,10 +49,6 @@ async def upsert_subscription(tx: Transaction, grant_id: int, user_id: int, endp
                            "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, user_id, endpoint, p256dh, auth, now))
 
 
-async def count_grant_subscriptions(db: Reader, grant_id: int) -> int:
-    return await db.fetchval("SELECT count(*) FROM push_subscriptions WHERE grant_id = ?", (grant_id,))
-
-
 async def get_subscription(db: Reader, subscription_id: int) -> PushSubscription | None:
     row = await db.fetchone(f"{_SUBSCRIPTION} WHERE s.id = ?", (subscription_id,))
     return None if row is None else _subscription(row)
@@ -74,6 +70,15 @@ async def delete_subscription(tx: Transaction, subscription_id: int, *, grant_id
     return await tx.execute(
         "DELETE FROM push_subscriptions WHERE id = ? AND grant_id = coalesce(?, grant_id) "
         "AND user_id = coalesce(?, user_id)", (subscription_id, grant_id, user_id))
+
+
+async def delete_dead_subscriptions(tx: Transaction, now: int) -> int:
+    """Subscriptions of grants left with no usable token (all expired): the grant can no
+    longer act, so neither can its devices. (A revoked grant's went at once, by trigger.)"""
+    return await tx.execute(
+        "DELETE FROM push_subscriptions WHERE NOT EXISTS (SELECT 1 FROM tokens AS t "
+        "WHERE t.grant_id = push_subscriptions.grant_id AND t.revoked_at IS NULL AND t.spent_at IS NULL "
+        "AND (t.expires_at IS NULL OR t.expires_at > ?))", (now,))
 
 
 # -- the queue -----------------------------------------------------------------------------------
