@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid.jwt import sign
 
 from . import keyfiles
+from .config import ConfigError
 
 KEY_FILE = "vapid.key"
 TTL = 86400                # seconds a push service may hold a push for an offline device
@@ -39,9 +40,14 @@ def load_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
     def make() -> bytes:
         return ec.generate_private_key(ec.SECP256R1()).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    key = serialization.load_pem_private_key(keyfiles.read_or_create(Path(data_dir) / KEY_FILE, make), None)
+    path = Path(data_dir) / KEY_FILE
+    try:
+        key = serialization.load_pem_private_key(keyfiles.read_or_create(path, make), None)
+    except ValueError:
+        key = None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise ValueError(f"{Path(data_dir) / KEY_FILE} is not a P-256 private key")
+        raise ConfigError(f"{path} is not a P-256 private key in PEM: restore it from a backup, or delete it "
+                          "to make a new one (every device must then subscribe again)")
     return key
 
 

@@ -419,7 +419,10 @@ def test_vapid_key_is_made_once_private_and_p256(tmp_path):
     from cryptography.hazmat.primitives.asymmetric import ed25519
     (tmp_path / "other" / "vapid.key").write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    with pytest.raises(ValueError, match="P-256"):
+    with pytest.raises(ConfigError, match="P-256"):
+        webpush.load_key(tmp_path / "other")
+    (tmp_path / "other" / "vapid.key").write_text("garbage")
+    with pytest.raises(ConfigError, match="restore it from a backup"):
         webpush.load_key(tmp_path / "other")
 
 
