@@ -288,7 +288,7 @@ async def test_a_remote_request_and_its_acceptance_are_notified(tmp_path):
                                         (user_id, kind))
         await eventually(lambda: told(b, bob.id, "friend_request"))
         [request] = (await bob.call("/api/friends/requests")).json()["incoming"]
-        n = await notify.list_page(b.db, b.app.cursors, b.domain, bob.id, 10, None)
+        n = await notify.list_notifications(b.db, b.app.cursors, b.domain, bob.id, 10, None)
         assert [(x.type, x.actor.acct, x.actor.username, x.object_id) for x in n[0]] == [
             ("friend_request", alice.acct, None, request["id"])]
         assert (await bob.call(f"/api/friends/requests/{request['id']}/accept", "POST")).code == 200

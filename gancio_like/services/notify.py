@@ -118,7 +118,7 @@ async def event_published(tx: Transaction, before: Event | None, after: Event) -
 
 # -- reading -----------------------------------------------------------------------------------
 
-async def list_page(db: Database, cursors: Cursors, domain: str, user_id: int, limit: int,
+async def list_notifications(db: Database, cursors: Cursors, domain: str, user_id: int, limit: int,
                     cursor: str | None) -> tuple[list[Notification], str | None]:
     """A page of the person's notifications, newest first, and the cursor of the next (or None)."""
     position = cursors.decode(cursor)
