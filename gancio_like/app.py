@@ -15,7 +15,7 @@ import tornado.web
 from . import __version__, accesslog, keyfiles, webpush
 from .config import Config, ConfigError
 from .federation import Federation
-from .handlers import routes
+from .handlers import routes, sections
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
@@ -68,6 +68,7 @@ class FyncApplication(tornado.web.Application):
             xsrf_cookies=True,
             xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax", "secure": self.secure},
             template_path=str(TEMPLATES),
+            ui_methods={"current": sections.current},  # the header's aria-current
             static_path=str(STATIC),
             login_url="/login",
             default_handler_class=routes.NotFoundHandler,

@@ -9,14 +9,13 @@ import asyncio
 import getpass
 import logging
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .errors import FyncError
-from .storage.db import StorageUnavailable
+from .storage.errors import StorageError
 from .storage.migrate import MigrationError
 
 
@@ -172,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = None if getattr(args, "client_side", False) else load_config(args.config, overrides=_overrides(args))
         outcome = args.run(cfg, args)  # a coroutine, or (`serve`, which may fork first) the exit code
         return (asyncio.run(outcome) if asyncio.iscoroutine(outcome) else outcome) or 0
-    except (ConfigError, MigrationError, CommandError, FyncError, StorageUnavailable,
-            sqlite3.Error, OSError) as exc:
+    except (ConfigError, MigrationError, CommandError, FyncError, StorageError, OSError) as exc:
         print(f"fync: error: {_describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -183,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, FyncError):
         return exc.description
-    if isinstance(exc, sqlite3.Error):
+    if isinstance(exc, StorageError):
         return f"database: {exc}"
     return " ".join(str(exc).split())  # one line, whatever the message
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .timezones import is_zone
 
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
@@ -48,6 +49,7 @@ class InstanceConfig:
     name: str = _key("Fync", "the community's name, shown on every page")
     description: str = _key("", "one paragraph about the community, shown on the home page")
     open_signup: bool = _key(True, "false closes the signup form (admins add accounts by CLI)")
+    timezone: str = _key("UTC", "IANA name: the default for people who set none")
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,9 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
         raise ConfigError(f"[database] url must start with sqlite:///, postgresql:// or postgres://, not {value!r}")
     if section == "server" and key == "trusted_proxies":
         _check_networks(value)
+    if section == "instance" and key == "timezone" and not is_zone(value):
+        raise ConfigError(f"[instance] timezone must be an IANA time zone name such as \"Europe/Rome\" "
+                          f"or \"UTC\", not {value!r}")
     if section == "push" and key == "contact" and value and not is_contact(value):
         raise ConfigError(f"[push] contact must be a mailto: address (mailto:admin@example.org) or an "
                           f"https:// URL, not {value!r}")

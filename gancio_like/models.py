@@ -109,6 +109,35 @@ class Event:
     created_at: int
     updated_at: int
     timezone: str = ""        # IANA name the local times were given in; "" = the owner's
+    owner_timezone: str = ""  # the owner's own setting; "" = the instance's default
+
+    def zone(self, default: str) -> str:
+        """The zone its times are meant in: its own, else its owner's, else `default`."""
+        return self.timezone or self.owner_timezone or default
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """A remote friend's event, as their instance sent it; times are unix seconds."""
+    id: int
+    uri: str                  # the Event's ActivityPub id
+    actor_uri: str            # its author: the only one who may change it
+    acct: str                 # the author's name@domain
+    url: str                  # its page on its own instance
+    title: str
+    description: str
+    start_datetime: int
+    end_datetime: int | None
+    place_name: str
+    place_address: str
+    timezone: str             # IANA name, or "" when it named none
+    tags: tuple[str, ...]
+    received_at: int
+    updated_at: int
+
+    @property
+    def domain(self) -> str:
+        return self.acct.partition("@")[2]
 
 
 @dataclass(frozen=True)

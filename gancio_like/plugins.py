@@ -27,9 +27,11 @@ from .handlers.api import PUBLIC, ApiHandler, declared_scopes, public, requires_
 from .scopes import ScopeRegistry
 from .services.notify import NotificationTypes
 from .services.notify import record as record_notification
+from .storage.errors import Conflict, Unavailable
 from .storage.migrate import Migration, read_core, read_folder
 
-__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "record_notification", "PluginHost", "PluginError"]
+__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "record_notification", "Conflict", "Unavailable",
+           "PluginHost", "PluginError"]
 
 hookimpl = pluggy.HookimplMarker("fync")
 log = logging.getLogger("fync.plugins")

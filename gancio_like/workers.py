@@ -21,7 +21,7 @@ from .app import SHUTDOWN_GRACE, print_startup, listen_sockets, load_secret, ref
 from .config import Config, ConfigError
 from .errors import FyncError
 from .plugins import PluginHost
-from .storage.db import StorageUnavailable
+from .storage.errors import Unavailable
 from .storage.migrate import MigrationError
 
 log = logging.getLogger("fync.workers")
@@ -227,7 +227,7 @@ def run_worker(cfg: Config, sockets: list, slot: int, ready_fd: int) -> int:
 
     try:
         asyncio.run(serve(cfg, sockets, ready))
-    except (ConfigError, MigrationError, StorageUnavailable, FyncError, OSError) as exc:
+    except (ConfigError, MigrationError, Unavailable, FyncError, OSError) as exc:
         text = exc.description if isinstance(exc, FyncError) else " ".join(str(exc).split())
         print(f"fync: error: worker {slot}: {text}", file=sys.stderr, flush=True)
         return 1

@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from confirm_helpers import ask, confirm
 from oauth_helpers import api, authorize_url, full_flow, register
 from portal_helpers import create_app, post_form
 
@@ -78,7 +79,7 @@ async def test_disable_then_enable_then_delete(browser, make_browser, make_user)
     alice = await admin_and_user(browser, make_browser, make_user)
     client = await register(alice)
     tokens = await full_flow(alice, client)
-    r = await post_form(browser, "/admin/clients/disable", {"client_id": client["client_id"]})
+    r = await confirm(browser, "/admin/clients/disable", {"client_id": client["client_id"]})
     assert r.code == 303 and r.location == "/admin?done=disable"
     assert (await api(alice, "/api/me", tokens["access_token"])).code == 401
     listed = row(await browser.get("/admin"), client["client_id"])
@@ -88,9 +89,28 @@ async def test_disable_then_enable_then_delete(browser, make_browser, make_user)
     assert (await post_form(browser, "/admin/clients/approve", {"client_id": client["client_id"]})).code == 303
     assert (await api(alice, "/api/me", (await full_flow(alice, client))["access_token"])).code == 200
 
-    assert (await post_form(browser, "/admin/clients/delete", {"client_id": client["client_id"]})).code == 303
+    assert (await confirm(browser, "/admin/clients/delete", {"client_id": client["client_id"]})).code == 303
     assert client["client_id"] not in (await browser.get("/admin")).text
     assert (await post_form(browser, "/admin/clients/delete", {"client_id": client["client_id"]})).code == 404
+
+
+@pytest.mark.gen_test
+async def test_disable_and_delete_ask_first_approve_does_not(browser, make_browser, make_user):
+    alice = await admin_and_user(browser, make_browser, make_user)
+    client = await register(alice)
+    tokens = await full_flow(alice, client)
+    form = {"client_id": client["client_id"]}
+    for action in ("disable", "delete"):
+        page = await ask(browser, f"/admin/clients/{action}", form)
+        assert page.question == f"{action.title()} Test App?" and page.cancel == "/admin"
+        assert page.fields == [("client_id", client["client_id"])]
+    listed = row(await browser.get("/admin"), client["client_id"])
+    assert cell(listed, "Status") == "active" and cell(listed, "Live grants") == "1"
+    assert (await api(alice, "/api/me", tokens["access_token"])).code == 200
+    assert (await post_form(browser, "/admin/clients/delete", {**form, "confirm": "yes"}, xsrf=False)).code == 403
+    assert (await post_form(alice, "/admin/clients/delete", {**form, "confirm": "yes"})).code == 403  # not an admin
+    assert (await post_form(browser, "/admin/clients/disable", {"client_id": "nope"})).code == 404
+    assert (await post_form(browser, "/admin/clients/approve", form)).code == 303  # takes nothing away
 
 
 @pytest.mark.gen_test

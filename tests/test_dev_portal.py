@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
+from confirm_helpers import ask, confirm
 from gancio_like import clock
 from gancio_like.app import make_app, open_instance
 from gancio_like.services import apps, housekeeping
@@ -142,7 +143,7 @@ async def test_public_client_has_no_secret_and_needs_pkce(browser, make_user):
 async def test_new_secret_replaces_the_old_one(browser, make_user):
     await alice_in(browser, make_user)
     client_id, old = await create_app(browser)
-    r = await post_form(browser, f"/dev/apps/{client_id}/secret", {})
+    r = await confirm(browser, f"/dev/apps/{client_id}/secret")
     assert r.code == 303 and r.location == f"/dev/apps/{client_id}"
     page = await browser.get(r.location)
     new = {"client_id": client_id, "client_secret": field(page, "client-secret")}
@@ -215,10 +216,29 @@ async def test_delete_app_ends_its_tokens(browser, make_user):
     await alice_in(browser, make_user)
     client_id, creds = await create_app(browser)
     tokens = await authorize_with(browser, field(await build_url(browser, client_id), "auth-url"), creds)
-    r = await post_form(browser, f"/dev/apps/{client_id}/delete", {})
+    r = await confirm(browser, f"/dev/apps/{client_id}/delete")
     assert r.code == 303 and r.location == "/dev"
     assert (await browser.get(f"/dev/apps/{client_id}")).code == 404
     assert (await api(browser, "/api/me", tokens["access_token"])).code == 401
+
+
+@pytest.mark.gen_test
+async def test_deleting_or_a_new_secret_asks_first(browser, make_user, db):
+    """Without the confirm page's "yes" the app and its secret stay as they were."""
+    await alice_in(browser, make_user)
+    client_id, creds = await create_app(browser)
+    digest = await db.fetchval("SELECT secret_hash FROM clients WHERE client_id = ?", (client_id,))
+    page = await ask(browser, f"/dev/apps/{client_id}/secret")
+    assert page.question == "Generate a new secret for My App?" and page.cancel == f"/dev/apps/{client_id}#credentials"
+    page = await ask(browser, f"/dev/apps/{client_id}/delete")
+    assert page.question == "Delete My App?" and page.cancel == f"/dev/apps/{client_id}"
+    assert page.action == f"/dev/apps/{client_id}/delete" and page.fields == []
+    assert await db.fetchval("SELECT secret_hash FROM clients WHERE client_id = ?", (client_id,)) == digest
+    url = field(await build_url(browser, client_id), "auth-url")
+    assert (await authorize_with(browser, url, creds))["access_token"]  # the old secret still works
+    public_id, _ = await create_app(browser, client_type="public", redirect_uris="http://127.0.0.1/cb")
+    r = await post_form(browser, f"/dev/apps/{public_id}/secret", {})  # no secret: nothing to ask
+    assert r.code == 400 and "no secret" in r.text
 
 
 @pytest.mark.gen_test
@@ -281,7 +301,7 @@ async def test_portal_works_when_open_registration_is_closed(browser, make_user)
 async def posted_secret(browser) -> tuple[str, str]:
     """A new secret for a fresh app, POSTed but not yet shown → (client_id, the secret's page path)."""
     client_id, _ = await create_app(browser)
-    r = await post_form(browser, f"/dev/apps/{client_id}/secret", {})
+    r = await confirm(browser, f"/dev/apps/{client_id}/secret")
     assert r.code == 303
     return client_id, r.location
 
@@ -355,7 +375,7 @@ async def test_an_expired_secret_is_not_shown_and_is_swept(browser, make_user, d
     assert await db.fetchval("SELECT count(*) FROM reveals") == 0
 
     monkeypatch.undo()
-    await post_form(browser, f"/dev/apps/{client_id}/secret", {})
+    await confirm(browser, f"/dev/apps/{client_id}/secret")
     assert await housekeeping.sweep(db) == 0
     monkeypatch.setattr(clock, "now", lambda: later + apps.Reveals.TTL)
     assert await housekeeping.sweep(db) == 1
@@ -366,7 +386,7 @@ async def test_an_expired_secret_is_not_shown_and_is_swept(browser, make_user, d
 async def test_logout_and_deleting_the_app_drop_its_reveal(browser, make_user, db):
     await alice_in(browser, make_user)
     client_id, _ = await posted_secret(browser)
-    assert (await post_form(browser, f"/dev/apps/{client_id}/delete", {})).code == 303
+    assert (await confirm(browser, f"/dev/apps/{client_id}/delete")).code == 303
     assert await db.fetchval("SELECT count(*) FROM reveals") == 0
     await posted_secret(browser)
     await browser.post("/logout")

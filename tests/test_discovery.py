@@ -179,7 +179,10 @@ async def test_nodeinfo_well_known_links_to_2_1(browser, base_url):
     r = await browser.get("/.well-known/nodeinfo")
     assert r.code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
     assert r.json() == {"links": [{"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-                                   "href": f"{base_url}/nodeinfo/2.1"}]}
+                                   "href": f"{base_url}/nodeinfo/2.1"},
+                                  # FEP-2677: the instance's own actor, which Gancio follows by domain
+                                  {"rel": "https://www.w3.org/ns/activitystreams#Application",
+                                   "href": f"{base_url}/actor/events"}]}
 
 
 @pytest.mark.gen_test

@@ -67,7 +67,7 @@ async def test_create_with_event_write_then_anyone_reads_it(app, browser, make_b
     assert event == {"id": event["id"], "title": "Jazz night", "description": "Bring\nfriends",
                      "start_datetime": start, "end_datetime": start + 7200, "place_name": "The Cellar",
                      "place_address": "1 Main St", "tags": ["jazz", "music"], "owner": "alice",
-                     "published": True, "url": f"{app.cfg.issuer}/events/{event['id']}"}
+                     "published": True, "timezone": "UTC", "url": f"{app.cfg.issuer}/events/{event['id']}"}
     assert r.headers["Location"] == f"{app.cfg.issuer}/api/events/{event['id']}"
     r = await api(browser, f"/api/events/{event['id']}", None)
     assert r.code == 200 and r.json() == event

@@ -8,6 +8,7 @@ import pytest
 
 from gancio_like import clock
 from gancio_like.services import accounts, events
+from confirm_helpers import ask, confirm
 from oauth_helpers import count
 
 DAY = 86400
@@ -218,11 +219,24 @@ async def test_others_cannot_edit_or_delete(app, make_browser, make_user):
 async def test_delete_through_the_form(app, make_browser, make_user):
     alice, browser = await logged_in(make_browser, make_user, "alice")
     event_id = await add_event(app, alice, "Gone soon", tags=["x"])
-    r = await browser.post(f"/events/{event_id}/delete")
+    r = await confirm(browser, f"/events/{event_id}/delete")
     assert r.code == 303 and r.location == "/events"
     assert await stored(app, event_id) is None and await count(app.db, "event_tags") == 0
     assert (await browser.get(f"/events/{event_id}")).code == 404
     assert (await browser.post(f"/events/{event_id}/delete")).code == 404
+
+
+@pytest.mark.gen_test
+async def test_delete_asks_first(app, make_browser, make_user):
+    alice, browser = await logged_in(make_browser, make_user, "alice")
+    event_id = await add_event(app, alice, "Kept <b>for now</b>", start_datetime=utc("2031-06-01T12:30"))
+    page = await ask(browser, f"/events/{event_id}/delete")
+    assert page.question == "Delete “Kept <b>for now</b>”?" and page.cancel == f"/events/{event_id}"
+    r = await browser.post(f"/events/{event_id}/delete")
+    assert "Kept &lt;b&gt;" in r.text and "<b>for" not in r.text
+    assert (await browser.post(f"/events/{event_id}/delete", {"confirm": "YES"})).code == 200
+    assert (await stored(app, event_id)).title == "Kept <b>for now</b>"
+    assert (await browser.get(f"/events/{event_id}")).code == 200
 
 
 # -- profiles -------------------------------------------------------------------------------------

@@ -83,3 +83,88 @@ async def test_no_avatar_means_no_icon(browser, make_user):
     doc = (await browser.get("/users/alice", headers={"Accept": AP})).json()
     assert "icon" not in doc
     assert undefined_terms(expand(doc)) == []
+
+
+# -- events (SPEC §6): the Event, its activities, and the events actor ------------------------
+
+MZ, SCHEMA = "https://joinmobilizon.org/ns#", "http://schema.org#"
+
+
+async def published_event(make_user, db):
+    from gancio_like.services import events
+    alice = await make_user("alice")
+    event = await events.create_event(db, alice, {
+        "title": "Jazz night", "description": "Bring friends\nand chairs", "start_datetime": 1906804800,
+        "end_datetime": 1906812000, "timezone": "Europe/Rome", "place_name": "The Cellar",
+        "place_address": "1 Via Roma", "tags": ["jazz", "live music"]})
+    await events.update_event(db, event.id, alice, {"title": "Jazz night!"})
+    await db.execute("UPDATE events SET updated_at = created_at + 60 WHERE id = ?", (event.id,))
+    return await events.get_event(db, event.id)
+
+
+@pytest.mark.gen_test
+async def test_every_event_term_survives_expansion(browser, make_user, db, base_url):
+    event = await published_event(make_user, db)
+    doc = (await browser.get(f"/events/{event.id}", headers={"Accept": AP})).json()
+    node = expand(doc)
+    url, owner = f"{base_url}/events/{event.id}", f"{base_url}/users/alice"
+    assert undefined_terms(node) == []
+    assert node["@id"] == url and node["@type"] == [AS + "Event"]
+    assert node[AS + "name"] == [{"@value": "Jazz night!"}]
+    assert node[AS + "content"] == [{"@value": "<p>Bring friends<br>and chairs</p>"}]
+    assert node[AS + "summary"] == [{"@value": doc["summary"]}]
+    assert node[AS + "startTime"] == [{"@type": "http://www.w3.org/2001/XMLSchema#dateTime",
+                                       "@value": "2030-06-04T14:00:00+02:00"}]
+    assert node[AS + "endTime"][0]["@value"] == "2030-06-04T16:00:00+02:00"
+    assert node[MZ + "timezone"] == [{"@value": "Europe/Rome"}]
+    assert node[AS + "url"] == [{"@id": url}] and node[AS + "attributedTo"] == [{"@id": owner}]
+    [place] = node[AS + "location"]
+    assert place["@type"] == [AS + "Place"] and place[AS + "name"] == [{"@value": "The Cellar"}]
+    assert place[SCHEMA + "address"] == [{"@value": "1 Via Roma"}]
+    assert [t["@type"] for t in node[AS + "tag"]] == [[AS + "Hashtag"]] * 2
+    assert [t[AS + "name"] for t in node[AS + "tag"]] == [[{"@value": "#jazz"}], [{"@value": "#live music"}]]
+    assert node[AS + "tag"][1][AS + "href"] == [{"@id": f"{base_url}/events?tag=live+music"}]
+    assert node[AS + "to"] == [{"@id": AS + "Public"}] and node[AS + "cc"] == [{"@id": f"{owner}/followers"}]
+    for name in ("published", "updated"):
+        assert node[AS + name][0]["@type"] == "http://www.w3.org/2001/XMLSchema#dateTime"
+    assert AS + "attachment" in node  # empty: Gancio reads its length
+    assert len(node) == len(doc) - 1
+
+
+@pytest.mark.gen_test
+async def test_event_activities_survive_expansion(app, make_user, db):
+    from gancio_like.federation import event_objects
+    event = await published_event(make_user, db)
+    actor = f"{app.cfg.issuer}/actor/events"
+    for kind in ("Create", "Update", "Delete"):
+        sent = event_objects.activity(app.cfg.issuer, kind, actor, event, "UTC")
+        node = expand(sent)
+        assert undefined_terms(node) == [], kind
+        assert node["@type"] == [AS + kind] and node[AS + "actor"] == [{"@id": actor}]
+        [obj] = node[AS + "object"]
+        assert len(obj) == len(sent["object"]), kind  # every property of the object, as an IRI
+    [tombstone] = expand(event_objects.activity(app.cfg.issuer, "Delete", actor, event, "UTC"))[AS + "object"]
+    assert tombstone["@type"] == [AS + "Tombstone"] and tombstone[AS + "formerType"] == [{"@id": AS + "Event"}]
+
+
+@pytest.mark.gen_test
+async def test_every_events_actor_term_survives_expansion(browser, make_user, db, base_url):
+    await published_event(make_user, db)
+    doc = (await browser.get("/actor/events", headers={"Accept": AP})).json()
+    node = expand(doc)
+    url = f"{base_url}/actor/events"
+    assert undefined_terms(node) == []
+    assert node["@id"] == url and node["@type"] == [AS + "Application"]
+    assert node[AS + "preferredUsername"] == [{"@value": "events"}]
+    assert node[AS + "manuallyApprovesFollowers"] == [{"@value": False}]
+    assert node["http://www.w3.org/ns/ldp#inbox"] == [{"@id": f"{url}/inbox"}]
+    [key] = node[SEC + "publicKey"]
+    assert key["@id"] == f"{url}#main-key" and key[SEC + "owner"] == [{"@id": url}]
+    assert len(node) == len(doc) - 1
+    outbox = (await browser.get("/actor/events/outbox", headers={"Accept": AP})).json()
+    expanded = expand(outbox)
+    assert undefined_terms(expanded) == []
+    [page] = expanded[AS + "first"]
+    [items] = page[AS + "items"]  # orderedItems is as:items with @list (the AS context)
+    [create] = items["@list"]
+    assert create["@type"] == [AS + "Create"] and create[AS + "object"][0]["@type"] == [AS + "Event"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from confirm_helpers import ask, confirm
 from gancio_like.services import accounts
 
 
@@ -59,9 +60,30 @@ async def test_send_accept_remove_through_forms(member, app, db):
 
     page = await alice.get("/friends")
     assert "Bob B." in page.text and "friends since" in page.text
-    r = await alice.post("/friends/remove", {"acct": f"bob@{domain}"})
+    r = await confirm(alice, "/friends/remove", {"acct": f"bob@{domain}"})
     assert r.code == 303 and r.location == "/friends?done=removed"
     assert "Friend removed." in (await alice.get(r.location)).text
+    assert await db.fetchval("SELECT count(*) FROM friendships") == 0
+
+
+@pytest.mark.gen_test
+async def test_removing_a_friend_asks_first(member, app, db):
+    """Nothing happens until the confirm page's button is pressed; Cancel goes back to /friends."""
+    alice, bob = await member("alice"), await member("bob")
+    await alice.post("/friends/requests", {"name": "bob"})
+    await bob.post(f"/friends/requests/{await last_request_id(db)}/accept", {})
+    for form in ({"acct": "bob"}, {"acct": "bob", "confirm": "no"}, {"acct": "bob", "confirm": ""}):
+        r = await alice.post("/friends/remove", form)
+        assert r.code == 200 and "Remove friend" in r.text, form
+    page = await ask(alice, "/friends/remove", {"acct": "bob"})
+    assert page.question == f"Remove bob@{app.cfg.domain} from your friends?"
+    assert page.fields == [("acct", "bob")] and page.action == "/friends/remove" and page.cancel == "/friends"
+    assert await db.fetchval("SELECT count(*) FROM friendships") == 2
+    r = await alice.post("/friends/remove", {"acct": "bob", "confirm": "yes"}, xsrf=False)
+    assert r.code == 403 and await db.fetchval("SELECT count(*) FROM friendships") == 2  # still a form POST
+    r = await alice.post("/friends/remove", {"acct": "carol"})  # no such friend: nothing to ask about
+    assert r.code == 400 and "no such friend" in r.text and "Remove friend" not in r.text
+    assert (await confirm(alice, "/friends/remove", {"acct": "bob"})).code == 303
     assert await db.fetchval("SELECT count(*) FROM friendships") == 0
 
 

@@ -195,7 +195,8 @@ def test_an_app_disabled_through_a_is_refused_by_b_at_once(pair):
     with on(b, dave) as at_b:
         assert bearer(at_b, tokens["access_token"]) == 200
         assert gives_code_at_once(at_b, client)  # B has the client and the consent cached
-        r = admin.http.post("/admin/clients/disable", data={"_xsrf": admin.xsrf(), "client_id": client["client_id"]})
+        r = admin.http.post("/admin/clients/disable", data={"_xsrf": admin.xsrf(), "client_id": client["client_id"],
+                                                            "confirm": "yes"})
         assert r.status_code == 303, r.text
         assert bearer(at_b, tokens["access_token"]) == 401
         assert not gives_code_at_once(at_b, client)
@@ -213,7 +214,8 @@ def test_an_app_deleted_through_b_is_unknown_to_a_at_once(pair):
     introspect = {"token": tokens["access_token"]}
     assert erin.http.post("/oauth/introspect", headers=basic(client), data=introspect).json()["active"] is True
     with on(b, admin) as admin_at_b:
-        r = admin_at_b.post("/admin/clients/delete", data={"_xsrf": admin.xsrf(), "client_id": client["client_id"]})
+        r = admin_at_b.post("/admin/clients/delete", data={"_xsrf": admin.xsrf(), "client_id": client["client_id"],
+                                                           "confirm": "yes"})
         assert r.status_code == 303, r.text
     assert erin.http.post("/oauth/introspect", headers=basic(client), data=introspect).status_code == 401
     assert bearer(erin.http, tokens["access_token"]) == 401
@@ -228,7 +230,8 @@ def test_a_consent_withdrawn_through_a_is_asked_again_by_b(pair):
     with on(b, frank) as at_b:
         assert gives_code_at_once(at_b, client)
         assert bearer(at_b, tokens["access_token"]) == 200
-        r = frank.http.post("/settings/apps/revoke", data={"_xsrf": frank.xsrf(), "client_id": client["client_id"]})
+        r = frank.http.post("/settings/apps/revoke", data={"_xsrf": frank.xsrf(), "client_id": client["client_id"],
+                                                           "confirm": "yes"})
         assert r.status_code == 303, r.text
         assert bearer(at_b, tokens["access_token"]) == 401
         r = at_b.get(authorize_query(client, "profile"))

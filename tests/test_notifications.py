@@ -299,3 +299,43 @@ async def test_a_remote_request_and_its_acceptance_are_notified(tmp_path):
     finally:
         await a.dispose()
         await b.dispose()
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_remote_friends_event_is_notified_with_its_title(tmp_path):
+    """The events federation stores a friend's event from afar and records `friend_event`
+    for their friends here, in the same transaction (services/event_federation.py)."""
+    from federation_helpers import Instance, eventually
+    from gancio_like import clock
+    from gancio_like.services import events
+    from test_federation import befriend
+    a, b = Instance(tmp_path / "a"), Instance(tmp_path / "b")
+    try:
+        for instance in (await a.open(), await b.open()):
+            instance.start_worker()
+        alice, bob = await a.person("alice"), await b.person("bob")
+        await befriend(alice, bob)
+        start = clock.now() + 86400
+        await events.create_event(a.db, alice.id, {"title": "Jam session", "start_datetime": start})
+
+        async def told():
+            return await b.count("SELECT count(*) FROM notifications WHERE type = 'friend_event'")
+        await eventually(told)
+        items, _ = await notify.list_notifications(b.db, b.app.cursors, b.domain, bob.id, 10, None)
+        [n] = [x for x in items if x.type == "friend_event"]
+        stored = await b.db.fetchval("SELECT id FROM remote_events")
+        assert (n.actor.acct, n.actor.username, n.object_id, n.url) == (alice.acct, None, stored,
+                                                                        f"/events/remote/{stored}")
+        from gancio_like.services import notification_texts as texts
+        ctx = await texts.context(b.db, [n], b.app.notification_types, "UTC")
+        assert texts.text(n, ctx).body.startswith("Jam session, ")
+        await events.update_event(a.db, (await a.db.fetchval("SELECT id FROM events")), alice.id, {"title": "Jam!"})
+        await eventually(lambda: _remote_title_is(b, "Jam!"))
+        assert await told() == 1  # an update tells nobody
+    finally:
+        await a.dispose()
+        await b.dispose()
+
+
+async def _remote_title_is(instance, title: str) -> bool:
+    return await instance.db.fetchval("SELECT title FROM remote_events") == title

@@ -22,6 +22,7 @@ from gancio_like.services.notify import MAX_URL, NotificationTypes
 from gancio_like.services.push_delivery import PushWorker
 from oauth_helpers import api, exchange, full_flow, get_code, refresh, register, revoke
 from push_helpers import PushService
+import confirm_helpers
 
 SCOPES = "profile friends:read friends:write notifications"
 CONTACT = "mailto:admin@example.org"
@@ -286,11 +287,12 @@ async def test_private_addresses_are_never_contacted_at_delivery(person, service
 # -- a subscription dies with its grant ------------------------------------------------------------------
 
 async def end_by_settings_one(alice, app):
-    await alice.browser.post("/settings/apps/revoke", {"client_id": alice.client["client_id"]})
+    r = await alice.browser.post("/settings/apps/revoke", {"client_id": alice.client["client_id"], "confirm": "yes"})
+    assert r.code == 303
 
 
 async def end_by_settings_all(alice, app):
-    await alice.browser.post("/settings/apps/revoke-all")
+    assert (await alice.browser.post("/settings/apps/revoke-all", {"confirm": "yes"})).code == 303
 
 
 async def end_by_rfc7009(alice, app):
@@ -373,22 +375,23 @@ async def test_housekeeping_removes_devices_of_grants_that_expired(person, servi
 # -- the person's devices on /settings ----------------------------------------------------------------------
 
 @pytest.mark.gen_test
-async def test_settings_list_devices_and_remove_one_after_a_confirmation(person, service, db, make_browser):
+async def test_settings_list_devices_and_remove_one_after_a_confirmation(person, service, db):
     alice, bob = await person("alice"), await person("bob")
     phone = await alice.subscribe(service.device("phone"))
     page = await alice.browser.get("/settings")
     assert 'id="devices"' in page.text and "Test App" in page.text and "via 127.0.0.1" in page.text
     assert "/push/phone" not in page.text and "last notification never" in page.text
-    confirm = await alice.browser.get(f"/settings/devices/{phone['id']}/remove")
-    assert confirm.code == 200 and "Remove this device?" in confirm.text
-    assert await subscriptions(db) == 1  # asking changes nothing
-    assert (await bob.browser.get(f"/settings/devices/{phone['id']}/remove")).code == 404
-    assert (await bob.browser.post(f"/settings/devices/{phone['id']}/remove")).code == 404
-    assert (await alice.browser.post(f"/settings/devices/{phone['id']}/remove", xsrf=False)).code == 403
-    r = await alice.browser.post(f"/settings/devices/{phone['id']}/remove")
+    path = f"/settings/devices/{phone['id']}/remove"
+    asked = await confirm_helpers.ask(alice.browser, path)
+    assert asked.question.startswith("Remove this device (Test App, via 127.0.0.1)")
+    assert asked.cancel == "/settings#devices" and await subscriptions(db) == 1  # asking changes nothing
+    assert (await bob.browser.post(path, {"confirm": "yes"})).code == 404  # not bob's
+    assert (await alice.browser.post(path, {"confirm": "yes"}, xsrf=False)).code == 403
+    r = await confirm_helpers.confirm(alice.browser, path)
     assert r.code == 303 and r.location == "/settings?removed=device#devices"
     assert await subscriptions(db) == 0
     assert "Device removed" in (await alice.browser.get(r.location)).text
+    assert (await alice.browser.post(path, {"confirm": "yes"})).code == 404
 
 
 # -- the pieces -------------------------------------------------------------------------------------------

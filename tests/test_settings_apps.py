@@ -1,6 +1,7 @@
 """`/settings/apps` (SPEC §2): the apps you connected; revoking one or all."""
 import pytest
 
+from confirm_helpers import ask, confirm
 from oauth_helpers import api, authorize_url, consent, full_flow, refresh, register
 from portal_helpers import authorize_with, build_url, create_app, field, post_form
 
@@ -42,7 +43,7 @@ async def test_portal_app_appears_with_scopes_and_revoke_ends_it(browser, make_b
     assert "Authorized 20" in page.text and "last used 20" in page.text
     assert "Quokka" not in (await browser.get("/settings/apps")).text  # alice connected nothing
 
-    r = await post_form(bob, "/settings/apps/revoke", {"client_id": creds["client_id"]})
+    r = await confirm(bob, "/settings/apps/revoke", {"client_id": creds["client_id"]})
     assert r.code == 303 and r.location.startswith("/settings/apps")
     assert (await api(bob, "/api/me", tokens["access_token"])).code == 401
     r = await refresh(bob, creds, tokens["refresh_token"])
@@ -61,7 +62,7 @@ async def test_revoke_touches_only_this_user_and_this_app(browser, make_browser,
                                         creds)
     other = await register(bob)
     other_tokens = await full_flow(bob, other)
-    await post_form(bob, "/settings/apps/revoke", {"client_id": creds["client_id"]})
+    await confirm(bob, "/settings/apps/revoke", {"client_id": creds["client_id"]})
     assert (await api(bob, "/api/me", bob_tokens["access_token"])).code == 401
     assert (await api(browser, "/api/me", alice_tokens["access_token"])).code == 200
     assert (await api(bob, "/api/me", other_tokens["access_token"])).code == 200
@@ -75,7 +76,7 @@ async def test_revoke_all(browser, make_browser, make_user):
     other_tokens = await full_flow(bob, other)
     page = await bob.get("/settings/apps")
     assert "Quokka App" in page.text and "Test App" in page.text
-    r = await post_form(bob, "/settings/apps/revoke-all", {})
+    r = await confirm(bob, "/settings/apps/revoke-all", {})
     assert r.code == 303
     for token in (tokens["access_token"], other_tokens["access_token"]):
         assert (await api(bob, "/api/me", token)).code == 401
@@ -93,7 +94,7 @@ async def test_internal_app_token_is_listed_and_revocable(browser, make_user):
     r = await post_form(browser, f"/dev/apps/{client_id}/token", {})
     refresh_token = field(await browser.get(r.location), "refresh-token")
     assert "My Script" in (await browser.get("/settings/apps")).text
-    await post_form(browser, "/settings/apps/revoke", {"client_id": client_id})
+    await confirm(browser, "/settings/apps/revoke", {"client_id": client_id})
     assert (await refresh(browser, creds, refresh_token)).json()["error"] == "invalid_grant"
 
 
@@ -103,3 +104,20 @@ async def test_revoking_an_unknown_app_is_404(browser, make_user):
     await browser.login("alice")
     r = await post_form(browser, "/settings/apps/revoke", {"client_id": "nope"})
     assert r.code == 404
+
+
+@pytest.mark.gen_test
+async def test_revoking_asks_first(browser, make_browser, make_user):
+    """Revoking one app or all only asks until the confirm page's button is pressed."""
+    bob, creds, tokens = await portal_app_used_by_bob(browser, make_browser, make_user)
+    page = await ask(bob, "/settings/apps/revoke", {"client_id": creds["client_id"]})
+    assert page.question == "Revoke Quokka App's access?" and page.cancel == "/settings/apps"
+    assert page.fields == [("client_id", creds["client_id"])]
+    page = await ask(bob, "/settings/apps/revoke-all", {})
+    assert page.question == "Revoke every app's access?" and page.fields == []
+    r = await post_form(bob, "/settings/apps/revoke-all", {"confirm": "sure"})
+    assert r.code == 200 and "Revoke all" in r.text
+    assert (await api(bob, "/api/me", tokens["access_token"])).code == 200
+    assert "Quokka App" in (await bob.get("/settings/apps")).text
+    # An app this person never connected: nothing to ask about.
+    assert (await post_form(browser, "/settings/apps/revoke", {"client_id": creds["client_id"]})).code == 404

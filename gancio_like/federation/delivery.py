@@ -32,7 +32,7 @@ from ..storage import federation as store
 from ..storage import users as user_store
 from ..storage.db import Transaction
 from ..storage.federation import Delivery
-from . import Federation, keys, signatures
+from . import Federation, events_actor, keys, signatures
 from .actors import ACTIVITY_JSON, ActorError, actor_for_acct, key_id
 from .activities import address
 
@@ -52,9 +52,11 @@ LEASE = 300                # seconds a claimed row is left to its worker
 ATTEMPT_TIMEOUT = 120      # a try (resolve + POST) taking longer counts as failed; < LEASE
 
 
-async def queue(tx: Transaction, user_id: int, recipient: str, activity: dict) -> None:
-    """Queue `activity`, signed by `user_id`, for the actor `recipient` (name@domain)."""
-    await store.insert_delivery(tx, user_id, recipient, None, json.dumps(activity), clock.now())
+async def queue(tx: Transaction, user_id: int | None, recipient: str, activity: dict,
+                inbox: str | None = None) -> None:
+    """Queue `activity`, signed by `user_id` (None: the events actor), for the actor
+    `recipient` (name@domain), at `inbox` when it is already known."""
+    await store.insert_delivery(tx, user_id, recipient, inbox, json.dumps(activity), clock.now())
 
 
 def retry_delay(attempts: int, age: int, base: int = RETRY_BASE) -> int:
@@ -162,11 +164,7 @@ class DeliveryWorker:
                            is_final(status))
 
     async def _send(self, delivery: Delivery) -> int:
-        user = await user_store.get_user(self.db, delivery.user_id)
-        if user is None:
-            raise ActorError("the sender's account is gone", 410)
-        pair = await keys.key_pair(self.db, user.id)
-        signer = (key_id(self.fed.issuer, user.username), pair.private_pem, user.id)
+        signer = await self._signer(delivery)
         inbox, activity = delivery.inbox, delivery.activity
         if inbox is None:
             inbox, activity = await self._address(delivery, signer)
@@ -176,7 +174,17 @@ class DeliveryWorker:
         return await net.post(inbox, body, allow_private=self.fed.allow_private, timeout=POST_TIMEOUT,
                               headers=headers)
 
-    async def _address(self, delivery: Delivery, signer: tuple[str, str, int]) -> tuple[str, str]:
+    async def _signer(self, delivery: Delivery) -> tuple[str, str, int | str]:
+        """(keyId, private PEM, key cache name) of whoever signs the delivery."""
+        if delivery.user_id is None:
+            return await events_actor.signer(self.fed)
+        user = await user_store.get_user(self.db, delivery.user_id)
+        if user is None:
+            raise ActorError("the sender's account is gone", 410)
+        pair = await keys.key_pair(self.db, user.id)
+        return key_id(self.fed.issuer, user.username), pair.private_pem, user.id
+
+    async def _address(self, delivery: Delivery, signer: tuple[str, str, int | str]) -> tuple[str, str]:
         """Resolve the recipient once, and keep their inbox and the completed activity on the row."""
         actor = await actor_for_acct(self.fed, delivery.recipient, signer)
         activity = json.dumps(address(json.loads(delivery.activity), actor.uri))

@@ -1,10 +1,11 @@
 """Inbox POSTs (`/users/NAME/inbox`, shared `/inbox`; ActivityPub §7, SPEC §6):
 who sent this, proven by an HTTP Signature, and what they sent.
 
-After the key-free checks of signatures.py (what is covered, Digest, Date,
-algorithm), the key: the activity's `actor` must be on the keyId's host; the key
-comes from the database or else from the keyId URL (through actors.py and its
-origin checks); a signature that fails against a cached key is tried once more
+A request carrying `Signature-Input` is checked as RFC 9421 (message_signatures.py),
+any other as draft-cavage (signatures.py). After those key-free checks (what is
+covered, the body's digest, the time, the algorithm), the key: the activity's `actor`
+must be on the keyId's host; the key comes from the database or else from the keyId
+URL (through actors.py and its origin checks); a signature that fails against a cached key is tried once more
 against a freshly fetched one (the actor may have rotated its key); and the key's
 owner must be the activity's `actor` (SECURITY-CHECKLIST 57-60). Any failure is
 a SignatureError (401) and nothing is applied.
@@ -17,7 +18,7 @@ from .. import clock
 from ..errors import FyncError, ValidationError
 from ..jsonstrict import parse_json
 from ..storage.federation import RemoteActor
-from . import Federation, host_of, keys, signatures
+from . import Federation, host_of, message_signatures, signatures
 from .actors import ActorError, actor_for_key
 from .signatures import SignatureError
 
@@ -35,7 +36,7 @@ async def verify(fed: Federation, method: str, target: str, headers: Mapping[str
     """The sender (its signature checked) and the activity they sent; raises SignatureError."""
     if len(body) > MAX_BODY:
         raise PayloadTooLarge(f"an activity may be at most {MAX_BODY} bytes")
-    signature = signatures.check_request(method, target, headers, body, clock.now())
+    signature = _signature(fed, method, target, headers, body)
     activity = _activity(body)
     actor_id = activity.get("actor")
     actor_id = actor_id.get("id") if isinstance(actor_id, dict) else actor_id
@@ -49,6 +50,14 @@ async def verify(fed: Federation, method: str, target: str, headers: Mapping[str
     return actor, activity
 
 
+def _signature(fed: Federation, method: str, target: str, headers: Mapping[str, str], body: bytes):
+    """The request's signature, RFC 9421 or draft-cavage, checked as far as it can be without its key.
+    RFC 9421's `@target-uri` is the URL the sender meant: this instance's public URL and the path."""
+    if message_signatures.present(headers):
+        return message_signatures.check_request(method, fed.issuer + target, headers, body, clock.now())
+    return signatures.check_request(method, target, headers, body, clock.now())
+
+
 def _activity(body: bytes) -> dict:
     try:
         activity = parse_json(body)
@@ -59,17 +68,17 @@ def _activity(body: bytes) -> dict:
     return activity
 
 
-async def _verified_key(fed: Federation, signature: signatures.Signature) -> RemoteActor:
+async def _verified_key(fed: Federation, signature) -> RemoteActor:
     """The actor whose key verifies the signature (one refetch if a cached key fails)."""
     try:
         actor = await actor_for_key(fed, signature.key_id)
-        if keys.verify(actor.public_pem, signature.signature, signature.signed):
+        if signature.verifies(actor.public_pem):
             return actor
         if actor.fetched_at > clock.now() - REFETCH_AFTER:
             raise SignatureError("the signature does not verify")
         actor = await actor_for_key(fed, signature.key_id, refresh=True)
     except ActorError as exc:
         raise SignatureError(f"cannot get the signing key: {exc}") from None
-    if not keys.verify(actor.public_pem, signature.signature, signature.signed):
+    if not signature.verifies(actor.public_pem):
         raise SignatureError("the signature does not verify")
     return actor

@@ -29,7 +29,8 @@ CACHED_KEYS = 256  # loaded private keys kept per process, the most recently use
 # CPU: once per user per process is enough. user id → (PEM, key); the PEM is kept to
 # be compared, so a key that is not the cached one (an id reused after a restore, a
 # second instance in one test process, a replaced row) is loaded afresh, never mixed up.
-_private_keys: OrderedDict[int, tuple[str, rsa.RSAPrivateKey]] = OrderedDict()
+# The instance's own actors are kept under their name ("events") instead of a user id.
+_private_keys: OrderedDict[int | str, tuple[str, rsa.RSAPrivateKey]] = OrderedDict()
 _private_keys_lock = threading.Lock()  # sign() may run in a worker thread
 
 
@@ -56,7 +57,20 @@ async def key_pair(db: Database, user_id: int) -> KeyPair:
     return await db.write(keep)
 
 
-def private_key(private_pem: str, user_id: int | None = None) -> rsa.RSAPrivateKey:
+async def instance_key_pair(db: Database, name: str) -> KeyPair:
+    """The key pair of one of the instance's own actors (the events actor), made on first need."""
+    found = await store.get_instance_key_pair(db, name)
+    if found is not None:
+        return found
+    public, private = await asyncio.get_running_loop().run_in_executor(None, generate_pems)
+
+    async def keep(tx):
+        await store.insert_instance_key_pair(tx, name, public, private, clock.now())
+        return await store.get_instance_key_pair(tx, name)
+    return await db.write(keep)
+
+
+def private_key(private_pem: str, user_id: int | str | None = None) -> rsa.RSAPrivateKey:
     """The loaded key of `private_pem`, from the per-process cache when `user_id` names
     whose it is (one without an owner, such as a test's stranger key, is not kept)."""
     if user_id is None:
@@ -75,7 +89,7 @@ def private_key(private_pem: str, user_id: int | None = None) -> rsa.RSAPrivateK
     return key
 
 
-def sign(private_pem: str, data: bytes, user_id: int | None = None) -> bytes:
+def sign(private_pem: str, data: bytes, user_id: int | str | None = None) -> bytes:
     """RSA-SHA256 (PKCS#1 v1.5) signature of `data`; pass `user_id` to reuse the loaded key."""
     return private_key(private_pem, user_id).sign(data, padding.PKCS1v15(), hashes.SHA256())
 

@@ -44,6 +44,9 @@ class Signature:
     signed: bytes          # the signing string
     signature: bytes
 
+    def verifies(self, public_pem: str) -> bool:
+        return keys.verify(public_pem, self.signature, self.signed)
+
 
 def body_digest(body: bytes) -> str:
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()

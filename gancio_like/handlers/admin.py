@@ -5,8 +5,10 @@ from __future__ import annotations
 import tornado.web
 
 from ..errors import Forbidden
+from ..models import Client
 from ..services import apps, moderation
 from .apps import AppsPage
+from .confirm import Ask, confirmed
 
 ACTIONS = {"approve": moderation.approve, "disable": moderation.disable, "delete": moderation.delete}
 
@@ -27,13 +29,35 @@ class AdminHandler(AdminPage):
                     registration=self.cfg.oauth.registration)
 
 
+# Disabling and deleting ask first (handlers/confirm.py); approving or enabling does not.
+ASKS = {
+    "disable": ("Disable {}?", "Every token it holds is revoked now, and nobody can authorize it until an "
+                "admin enables it again.", "Disable"),
+    "delete": ("Delete {}?", "It is removed with every token and remembered consent it holds, for everyone. "
+               "This cannot be undone.", "Delete"),
+}
+
+
+def ask(action: str, client: Client) -> Ask | None:
+    """What disabling or deleting asks first; None for approving, which takes nothing away."""
+    if action not in ASKS:
+        return None
+    question, outcome, button = ASKS[action]
+    name = client.name or client.client_id
+    return Ask(question.format(name), outcome, f"{button} {name}", back="/admin")
+
+
 class ClientActionHandler(AdminPage):
     """By form field, not path: a metadata-document client's id is a URL."""
 
     @tornado.web.authenticated
     async def post(self, action: str) -> None:
         self.check_admin()
-        await ACTIONS[action](self.db, self.get_body_argument("client_id", ""))
+        client = await moderation.find(self.db, self.get_body_argument("client_id", ""))
+        question = ask(action, client)
+        if question is not None and not confirmed(self, question):
+            return
+        await ACTIONS[action](self.db, client.client_id)
         self.redirect(f"/admin?done={action}", status=303)
 
 

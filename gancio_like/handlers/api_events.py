@@ -5,6 +5,7 @@ Writing needs `event:write` and, for an existing event, being its owner.
 """
 from __future__ import annotations
 
+from .. import timezones
 from ..errors import ValidationError
 from ..oauth import bearer
 from ..openapi import page_of
@@ -40,7 +41,11 @@ _FIELDS = {"title": {"type": "string", "maxLength": events.MAX_TITLE,
                                "description": f"comma-separated: up to {events.MAX_TAGS} tags"}],
                     "description": f"up to {events.MAX_TAGS} tags of up to {events.MAX_TAG} characters, "
                                    "as an array or comma-separated"},
-           "published": {"type": "boolean", "default": True}}
+           "published": {"type": "boolean", "default": True},
+           # Every name this instance's zone database knows, so the schema says exactly what is taken.
+           "timezone": {"type": "string", "enum": ["", *sorted(timezones.known_zones())],
+                        "description": "the IANA time zone its times are meant in (e.g. Europe/Rome); "
+                                       "empty: the owner's"}}
 EVENT_INPUT = {"type": "object", "properties": _FIELDS}
 EVENT = {"type": "object", "required": ["id", *_FIELDS, "owner", "url"],
          "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
@@ -48,7 +53,9 @@ EVENT = {"type": "object", "required": ["id", *_FIELDS, "owner", "url"],
                         "place_name": {"type": "string"}, "place_address": {"type": "string"},
                         "tags": {"type": "array", "items": {"type": "string"}}, "published": {"type": "boolean"},
                         "owner": {"type": "string", "description": "the owner's username"},
-                        "url": {"type": "string", "format": "uri"}}}
+                        "timezone": {"type": "string", "description": "IANA name: the event's zone, else "
+                                     "its owner's, else the instance's"},
+                        "url": {"type": "string", "format": "uri", "description": "the event's page"}}}
 LIST_PARAMS = [
     {"name": "tag", "in": "query", "description": "only events with this tag", "schema": {"type": "string"}},
     {"name": "past", "in": "query", "description": "earlier events instead, newest first",
@@ -60,7 +67,7 @@ def event_json(cfg, event) -> dict:
             "start_datetime": event.start_datetime, "end_datetime": event.end_datetime,
             "place_name": event.place_name, "place_address": event.place_address,
             "tags": list(event.tags), "owner": event.owner, "published": event.published,
-            "url": f"{cfg.issuer}/events/{event.id}"}
+            "timezone": event.zone(cfg.instance.timezone), "url": f"{cfg.issuer}/events/{event.id}"}
 
 
 class EventApiHandler(ApiHandler):

@@ -8,6 +8,7 @@ import tornado.web
 
 from ..services import apps
 from .base import PageHandler
+from .confirm import Ask, confirmed
 
 
 def when(timestamp: int | None) -> str:
@@ -36,19 +37,27 @@ class ConnectedAppsHandler(AppsPage):
 
 
 class RevokeAppHandler(AppsPage):
-    """By form field, not path: a metadata-document client's id is a URL."""
+    """By form field, not path: a metadata-document client's id is a URL. Asks first."""
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        await apps.disconnect(self.db, self.current_user.id, self.get_body_argument("client_id", ""))
-        self.redirect("/settings/apps?revoked=one", status=303)
+        app = await apps.connected_app(self.db, self.current_user.id, self.get_body_argument("client_id", ""))
+        if confirmed(self, Ask(f"Revoke {app.name}'s access?",
+                               "Its tokens stop working at once, and it must ask you again before "
+                               "it can use your account.", "Revoke access", back="/settings/apps")):
+            await apps.disconnect(self.db, self.current_user.id, app.client_id)
+            self.redirect("/settings/apps?revoked=one", status=303)
 
 
 class RevokeAllAppsHandler(AppsPage):
     @tornado.web.authenticated
     async def post(self) -> None:
-        await apps.disconnect_all(self.db, self.current_user.id)
-        self.redirect("/settings/apps?revoked=all", status=303)
+        if confirmed(self, Ask("Revoke every app's access?",
+                               "Every app you connected loses its tokens at once, and each must ask "
+                               "you again before it can use your account.", "Revoke all",
+                               back="/settings/apps")):
+            await apps.disconnect_all(self.db, self.current_user.id)
+            self.redirect("/settings/apps?revoked=all", status=303)
 
 
 ROUTES = [

@@ -12,7 +12,7 @@ from .. import accesslog
 from ..errors import FyncError, Unavailable, ValidationError
 from ..oauth.errors import OAuthError
 from ..services import accounts, notify
-from ..storage.db import StorageUnavailable
+from ..storage import errors as storage_errors
 
 log = logging.getLogger("fync")
 SESSION_COOKIE = "fync_session"
@@ -32,7 +32,7 @@ def as_fync_error(exc: BaseException | None) -> FyncError | OAuthError | None:
     """The domain or protocol error behind an exception, if any (storage faults become 503)."""
     if isinstance(exc, (FyncError, OAuthError)):
         return exc
-    if isinstance(exc, StorageUnavailable):
+    if isinstance(exc, storage_errors.Unavailable):
         error = Unavailable("the database cannot take writes right now; try again shortly")
         error.retry_after = STORAGE_RETRY_AFTER
         return error
@@ -77,7 +77,7 @@ class BaseHandler(tornado.web.RequestHandler):
         error = as_fync_error(value)
         if error is None:
             super().log_exception(typ, value, tb)
-        elif isinstance(value, StorageUnavailable):
+        elif isinstance(value, storage_errors.Unavailable):
             log.error("storage unavailable on %s %s: %s", self.request.method, self.request.path, value)
         elif _too_large_for_sqlite(value):
             log.warning("unbounded number reached SQLite on %s %s", self.request.method, self.request.path)

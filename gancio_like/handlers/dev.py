@@ -8,6 +8,7 @@ from ..errors import ValidationError
 from ..models import Client
 from ..services import apps
 from .apps import AppsPage
+from .confirm import Ask, confirmed
 
 FIELDS = ("name", "description", "website", "redirect_uris")
 
@@ -113,10 +114,17 @@ class EditAppHandler(PortalPage):
 
 
 class NewSecretHandler(PortalPage):
+    """Asks first: the current secret stops working, which breaks the app until it has the new one."""
+
     @tornado.web.authenticated
     async def post(self, client_id: str) -> None:
-        secret = await apps.new_secret(self.fync.oauth, self.current_user, client_id)
-        await self.reveal(client_id, client_secret=secret)
+        client = await apps.own_confidential_app(self.db, self.current_user, client_id)
+        if confirmed(self, Ask(f"Generate a new secret for {client.name}?",
+                               "The current secret stops working at once: the app cannot get tokens until "
+                               "it uses the new one, shown once on the next page. Tokens already issued stay valid.",
+                               "Generate a new secret", back=f"/dev/apps/{client_id}#credentials")):
+            secret = await apps.new_secret(self.fync.oauth, self.current_user, client_id)
+            await self.reveal(client_id, client_secret=secret)
 
 
 class InternalTokenHandler(PortalPage):
@@ -129,8 +137,13 @@ class InternalTokenHandler(PortalPage):
 class DeleteAppHandler(PortalPage):
     @tornado.web.authenticated
     async def post(self, client_id: str) -> None:
-        await apps.delete_app(self.fync.oauth, self.current_user, client_id)
-        self.redirect("/dev", status=303)
+        client = await apps.own_app(self.db, self.current_user, client_id)
+        if confirmed(self, Ask(f"Delete {client.name}?",
+                               "Every token it holds stops working, for everyone who connected it, and its "
+                               "client ID is gone for good. This cannot be undone.", f"Delete {client.name}",
+                               back=f"/dev/apps/{client_id}")):
+            await apps.delete_app(self.fync.oauth, self.current_user, client_id)
+            self.redirect("/dev", status=303)
 
 
 ROUTES = [

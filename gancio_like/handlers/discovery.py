@@ -12,12 +12,13 @@ import re
 
 from .. import __version__
 from ..errors import NotFound, ValidationError
-from ..federation import actors
+from ..federation import actors, events_actor
 from ..storage import users as user_store
 from .base import JsonHandler
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
+APPLICATION_REL = "https://www.w3.org/ns/activitystreams#Application"  # FEP-2677: the instance's actor
 JRD_TYPE = "application/jrd+json"
 # A user part that cannot be a username (SPEC §2) is still well-formed: 404, not 400.
 _ACCT = re.compile(r"acct:([^@\s/]+)@([^@\s/]+)")
@@ -25,6 +26,8 @@ _ACCT = re.compile(r"acct:([^@\s/]+)@([^@\s/]+)")
 
 def webfinger_name(cfg, resource: str) -> str:
     """The local username `resource` names; ValidationError if malformed, NotFound if not ours."""
+    if resource == events_actor.actor_url(cfg.issuer):
+        return events_actor.NAME
     if resource.startswith(f"{cfg.issuer}/users/"):
         name = actors.local_username(cfg.issuer, resource)
         if name is None:
@@ -40,8 +43,11 @@ def webfinger_name(cfg, resource: str) -> str:
 
 
 def jrd(cfg, username: str, rels: list[str]) -> dict:
-    """The JSON Resource Descriptor (RFC 7033 §4.4); `rel` parameters filter links (§4.3)."""
+    """The JSON Resource Descriptor (RFC 7033 §4.4); `rel` parameters filter links (§4.3).
+    `events` is the events actor (its page: /events), whatever accounts exist."""
     actor, page = actors.actor_url(cfg.issuer, username), f"{cfg.issuer}/u/{username}"
+    if username == events_actor.NAME:
+        actor, page = events_actor.actor_url(cfg.issuer), f"{cfg.issuer}/events"
     links = [{"rel": "self", "type": "application/activity+json", "href": actor},
              {"rel": PROFILE_PAGE_REL, "type": "text/html", "href": page}]
     return {"subject": f"acct:{username}@{cfg.domain}", "aliases": [actor, page],
@@ -57,7 +63,7 @@ class WebFingerHandler(JsonHandler):
             raise ValidationError("the resource parameter is required, e.g. acct:alice@" + self.cfg.domain,
                                   field="resource")
         name = webfinger_name(self.cfg, resource)
-        if await user_store.get_user_by_name(self.db, name) is None:
+        if name != events_actor.NAME and await user_store.get_user_by_name(self.db, name) is None:
             raise NotFound("user")
         self.set_header("Content-Type", JRD_TYPE)
         self.finish(json.dumps(jrd(self.cfg, name, self.get_query_arguments("rel"))))
@@ -67,7 +73,8 @@ class NodeInfoLinksHandler(JsonHandler):
     """`GET /.well-known/nodeinfo`: where the NodeInfo document is."""
 
     def get(self) -> None:
-        self.write_json({"links": [{"rel": NODEINFO_SCHEMA, "href": f"{self.cfg.issuer}/nodeinfo/2.1"}]})
+        self.write_json({"links": [{"rel": NODEINFO_SCHEMA, "href": f"{self.cfg.issuer}/nodeinfo/2.1"},
+                                   {"rel": APPLICATION_REL, "href": events_actor.actor_url(self.cfg.issuer)}]})
 
 
 def nodeinfo(cfg, total_users: int) -> dict:

@@ -5,14 +5,17 @@ and without JavaScript the page cannot learn the reader's, so the form says so.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import tornado.web
 
 from ..errors import ValidationError
-from ..services import events
+from ..federation.actors import ACTIVITY_JSON, wants_activity_json
+from ..services import event_federation, events
 from .base import PageHandler
+from .confirm import Ask, confirmed
 
 TEXT_FIELDS = ("title", "description", "start_datetime", "end_datetime", "place_name",
                "place_address", "tags")
@@ -82,8 +85,10 @@ class EventListHandler(EventPageHandler):
         query = {name: self.get_argument(name, None) for name in ("cursor", "tag", "past")}
         page = await events.list_events(self.db, self.fync.cursors, viewer_id=self.user_id, **query)
         filters = {k: v for k, v in query.items() if k != "cursor" and v}
-        self.render("events.html", page=page, tag=events.tag_filter(query["tag"]) or "",
-                    past=events.is_past(query["past"]), next_url=next_link("/events", filters, page))
+        tag, past = events.tag_filter(query["tag"]), events.is_past(query["past"])
+        remote = [] if past or query["cursor"] else await event_federation.upcoming_remote_events(self.db, tag)
+        self.render("events.html", page=page, tag=tag or "", past=past, remote=remote,
+                    next_url=next_link("/events", filters, page))
 
 
 class EventNewHandler(EventPageHandler):
@@ -102,9 +107,23 @@ class EventNewHandler(EventPageHandler):
 
 
 class EventDetailHandler(EventPageHandler):
+    """The event's page, or its ActivityStreams `Event` (SPEC §6) to who asks for that."""
+
     async def get(self, event_id: str) -> None:
+        self.set_header("Vary", "Accept")
+        if wants_activity_json(self.request.headers.get("Accept")):
+            document = await event_federation.event_document(self.db, self.cfg, int(event_id))
+            self.set_header("Content-Type", ACTIVITY_JSON)
+            return self.finish(json.dumps(document, separators=(",", ":")))
         event = await events.get_event(self.db, int(event_id), self.user_id)
         self.render("event.html", event=event, mine=event.owner_id == self.user_id)
+
+
+class RemoteEventHandler(EventPageHandler):
+    """A remote friend's event, marked as coming from their instance."""
+
+    async def get(self, event_id: str) -> None:
+        self.render("remote_event.html", event=await event_federation.remote_event(self.db, int(event_id)))
 
 
 class EventEditHandler(EventPageHandler):
@@ -126,8 +145,12 @@ class EventEditHandler(EventPageHandler):
 class EventDeleteHandler(EventPageHandler):
     @tornado.web.authenticated
     async def post(self, event_id: str) -> None:
-        await events.delete_event(self.db, int(event_id), self.user_id)
-        self.redirect("/events", status=303)
+        event = await events.owned_event(self.db, int(event_id), self.user_id)
+        if confirmed(self, Ask(f"Delete “{event.title}”?",
+                               "It is removed for everyone who could see it. This cannot be undone.", "Delete event",
+                               back=f"/events/{event.id}")):
+            await events.delete_event(self.db, event.id, self.user_id)
+            self.redirect("/events", status=303)
 
 
 class ProfileHandler(EventPageHandler):
@@ -145,6 +168,7 @@ ROUTES = [
     (r"/events/new", EventNewHandler),
     (rf"/events/{EVENT_ID}", EventDetailHandler),
     (rf"/events/{EVENT_ID}/edit", EventEditHandler),
+    (rf"/events/remote/{EVENT_ID}", RemoteEventHandler),
     (rf"/events/{EVENT_ID}/delete", EventDeleteHandler),
     (r"/u/([^/]+)", ProfileHandler),
 ]

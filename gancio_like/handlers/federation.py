@@ -1,7 +1,8 @@
 """ActivityPub endpoints (SPEC §6): actors, their collections, and the inboxes.
 
 `GET /users/NAME` answers the `Person` document to `Accept: application/activity+json`
-(or `application/ld+json`), and redirects browsers to the profile page `/u/NAME`.
+(or `application/ld+json`), and redirects browsers to the profile page `/u/NAME`;
+`GET /actor/events`, the events actor, likewise (browsers go to `/events`).
 Actors are served even with `[federation] enabled = false` (WebFinger still points
 at them, and they reveal nothing the profile page does not); inboxes then answer 403.
 """
@@ -10,11 +11,10 @@ from __future__ import annotations
 import json
 
 from ..errors import Forbidden
-from ..federation import actors, inbox
-from ..federation.activities import parse
+from ..federation import actors, events_actor, inbox
 from ..federation.actors import ACTIVITY_JSON
 from ..federation.signatures import SignatureError
-from ..services import friends
+from ..services.inbox import receive
 from .base import JsonHandler
 
 
@@ -48,8 +48,26 @@ class CollectionHandler(FederationHandler):
         self.write_activity_json(await actors.collection(self.federation, user, which))
 
 
+class EventsActorHandler(FederationHandler):
+    """`GET /actor/events`: the events actor, or (for browsers) a redirect to the events page."""
+
+    async def get(self) -> None:
+        if not actors.wants_activity_json(self.request.headers.get("Accept")):
+            self.set_header("Vary", "Accept")
+            return self.redirect("/events")
+        self.write_activity_json(await events_actor.document(self.federation))
+
+
+class EventsActorCollectionHandler(FederationHandler):
+    """`GET /actor/events/outbox|followers|following`."""
+
+    async def get(self, which: str) -> None:
+        self.write_activity_json(await events_actor.collection(self.federation, which))
+
+
 class InboxHandler(FederationHandler):
-    """`POST /users/NAME/inbox` and `POST /inbox`: signed activities from other instances."""
+    """`POST /users/NAME/inbox`, `/actor/events/inbox` and `/inbox`: signed activities
+    from other instances (RFC 9421 or draft-cavage)."""
 
     async def post(self, name: str | None = None) -> None:
         if not self.federation.enabled:
@@ -58,9 +76,7 @@ class InboxHandler(FederationHandler):
             await actors.local_user(self.federation, name)
         actor, activity = await inbox.verify(self.federation, self.request.method, self.request.uri,
                                              self.request.headers, self.request.body)
-        incoming = parse(self.cfg.issuer, actor, activity)
-        if incoming is not None:
-            await friends.receive(self.db, incoming)
+        await receive(self.db, self.cfg.issuer, actor, activity)
         self.set_status(202)
         self.finish()
 
@@ -77,4 +93,7 @@ ROUTES = [
     (rf"/users/{USERNAME}/(outbox|followers|following)", CollectionHandler),
     (rf"/users/{USERNAME}/inbox", InboxHandler),
     (r"/inbox", InboxHandler),
+    (r"/actor/events", EventsActorHandler),
+    (r"/actor/events/(outbox|followers|following)", EventsActorCollectionHandler),
+    (r"/actor/events/inbox", InboxHandler),
 ]

@@ -2,7 +2,9 @@
 
 Every form POSTs to its own path and answers 303 back to /friends with a notice
 picked from a fixed list (never text from the URL); a refused action re-renders
-the page with 400 and the reason.
+the page with 400 and the reason. Removing a friend asks first (handlers/confirm.py);
+declining or cancelling a request does not: either side can simply ask again, so
+nothing is lost that a click cannot bring back.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import tornado.web
 from ..errors import FyncError
 from ..services import friends, suggestions
 from .base import PageHandler
+from .confirm import Ask, confirmed
 
 FRIENDS_SHOWN, PEOPLE_SHOWN = 50, 10
 NOTICES = {"sent": "Friend request sent.", "befriended": "They had already asked you: you are now friends.",
@@ -37,11 +40,14 @@ class FriendsBase(PageHandler):
         try:
             result = await action
         except FyncError as exc:
-            self.set_status(400)
-            return await self.show(error=exc.description, name=name)
+            return await self.refuse(exc, name)
         if done == "sent" and result.status == "accepted":
             done = "befriended"
         self.redirect(f"/friends?done={done}", status=303)
+
+    async def refuse(self, error: FyncError, name: str = "") -> None:
+        self.set_status(400)
+        await self.show(error=error.description, name=name)
 
 
 class FriendsPage(FriendsBase):
@@ -69,11 +75,19 @@ class RequestActionForm(FriendsBase):
 
 
 class RemoveFriendForm(FriendsBase):
+    """Asks first (handlers/confirm.py); a name that is no friend gets the page with 400."""
+
     @tornado.web.authenticated
     async def post(self) -> None:
-        acct = self.get_body_argument("acct", "")
-        await self.act(friends.remove_friend(self.db, self.cfg.domain, self.current_user.id, acct),
-                       "removed")
+        me, domain = self.current_user.id, self.cfg.domain
+        try:
+            acct = await friends.friend_acct(self.db, domain, me, self.get_body_argument("acct", ""))
+        except FyncError as exc:
+            return await self.refuse(exc)
+        if confirmed(self, Ask(f"Remove {acct} from your friends?",
+                               "You stop being friends on both sides. To be friends again, "
+                               "one of you sends a new friend request.", "Remove friend", back="/friends")):
+            await self.act(friends.remove_friend(self.db, domain, me, acct), "removed")
 
 
 ROUTES = [

@@ -1,6 +1,6 @@
 """The /notifications page (SPEC §2 "unread notifications"), and the devices on
-/settings that get them by Web Push (SPEC §4): see them, remove one after a
-confirmation step. No JavaScript needed for any of it."""
+/settings that get them by Web Push (SPEC §4): see them, remove one after the
+confirm step. No JavaScript needed for any of it."""
 from __future__ import annotations
 
 import tornado.web
@@ -9,6 +9,7 @@ from ..errors import ValidationError
 from ..services import notification_texts as texts
 from ..services import notify, push
 from .base import PageHandler
+from .confirm import Ask, confirmed
 
 SHOWN = 30
 
@@ -37,23 +38,21 @@ class MarkReadForm(PageHandler):
         self.redirect("/notifications", status=303)
 
 
-class RemoveDevicePage(PageHandler):
-    """GET asks "remove this device?"; the POST of that page removes it."""
-
-    @tornado.web.authenticated
-    async def get(self, subscription_id: str) -> None:
-        device = await push.device(self.db, self.current_user.id, int(subscription_id))
-        self.render("device_remove.html", device=device, service=push.origin(device),
-                    when=texts.clock_for(self.current_user, self.cfg))
+class RemoveDeviceForm(PageHandler):
+    """Removes one of the person's devices, after the confirm step (handlers/confirm.py)."""
 
     @tornado.web.authenticated
     async def post(self, subscription_id: str) -> None:
-        await push.remove_device(self.db, self.current_user.id, int(subscription_id))
-        self.redirect("/settings?removed=device#devices", status=303)
+        device = await push.device(self.db, self.current_user.id, int(subscription_id))
+        if confirmed(self, Ask(f"Remove this device ({device.app_name}, via {push.origin(device)})?",
+                               "It gets no more notifications, until the app turns them on again.",
+                               "Remove device", back="/settings#devices")):
+            await push.remove_device(self.db, self.current_user.id, device.id)
+            self.redirect("/settings?removed=device#devices", status=303)
 
 
 ROUTES = [
     (r"/notifications", NotificationsPage),
     (r"/notifications/read", MarkReadForm),
-    (r"/settings/devices/([0-9]{1,18})/remove", RemoveDevicePage),
+    (r"/settings/devices/([0-9]{1,18})/remove", RemoveDeviceForm),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import NotFound
 from . import (admin, api_account, api_events, api_friends, api_notifications, apps, dev, discovery, events,
-               federation, friends, notifications, oauth, openapi, ops, web)
+               federation, feeds, friends, notifications, oauth, openapi, ops, web)
 from .api import ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -16,8 +16,11 @@ class NotFoundHandler(PageHandler):
     def check_xsrf_cookie(self) -> None:
         """Nothing here changes anything, so a POST gets its 404, not a 403."""
 
-    def prepare(self) -> None:
-        raise NotFound("page" if not self._is_api() else "endpoint")
+    async def prepare(self) -> None:
+        if self._is_api():
+            raise NotFound("endpoint")
+        await super().prepare()  # the page's header shows who is logged in, as on any page
+        raise NotFound("page")
 
     def _is_api(self) -> bool:
         return self.request.path.startswith(API_PREFIXES)
@@ -52,7 +55,7 @@ def core_routes() -> list[tuple]:
         (r"/api", api_account.ApiIndexHandler),
         (r"/api/me", api_account.MeHandler),
         *api_friends.ROUTES, *friends.ROUTES,
-        *api_events.ROUTES, *events.ROUTES,
+        *api_events.ROUTES, *events.ROUTES, *feeds.ROUTES,
         *api_notifications.ROUTES, *notifications.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
         *federation.ROUTES, *ops.ROUTES,

@@ -23,6 +23,7 @@ from ..storage import users as user_store
 from ..storage.db import Database
 
 USERNAME = re.compile(r"[a-z0-9_]{1,30}")
+RESERVED = frozenset({"events"})  # events@DOMAIN is the instance's events actor (SPEC §6)
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 SESSION_DAYS = 30
 MAX_INTERESTS, MAX_TAG = 30, 40
@@ -60,6 +61,8 @@ class Passwords:
 def check_username(username: str) -> str:
     if not USERNAME.fullmatch(username or ""):
         raise ValidationError("username: 1 to 30 of a-z, 0-9 and _", "username")
+    if username in RESERVED:
+        raise ValidationError(f"the username {username} is reserved for the instance itself", "username")
     return username
 
 
@@ -91,7 +94,7 @@ async def create_user(db: Database, passwords: Passwords, username: str, passwor
     display_name = (display_name or "").strip()[:100]
     password_hash = await passwords.hash(password)
     async with db.transaction() as tx:
-        if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
+        if await user_store.get_user_by_name(tx, username) is not None:
             raise ValidationError("that username is taken", "username")
         first = await user_store.count_users(tx) == 0
         user_id = await user_store.insert_user(tx, username, password_hash, display_name,

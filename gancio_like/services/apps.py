@@ -103,11 +103,17 @@ async def update_app(ctx: OAuthContext, client: Client, fields: AppFields) -> Cl
         return await client_store.get_client_by_pk(tx, client.pk)
 
 
-async def new_secret(ctx: OAuthContext, owner: User, client_id: str) -> str:
-    """Replace the secret: the old one stops working at once; issued tokens stay valid."""
-    client = await own_app(ctx.db, owner, client_id)
+async def own_confidential_app(db: Database, owner: User, client_id: str) -> Client:
+    """An app of `owner` that has a secret to replace."""
+    client = await own_app(db, owner, client_id)
     if client.is_public:
         raise ValidationError("a public client has no secret")
+    return client
+
+
+async def new_secret(ctx: OAuthContext, owner: User, client_id: str) -> str:
+    """Replace the secret: the old one stops working at once; issued tokens stay valid."""
+    client = await own_confidential_app(ctx.db, owner, client_id)
     secret = credentials.new_token()
     async with ctx.db.transaction() as tx:
         await client_store.update_secret_hash(tx, client.pk, credentials.digest(secret))
@@ -153,7 +159,8 @@ class Reveals:
     """Credentials to show once, on the page a form POST redirects to.
 
     That GET may be served by another process (`--workers N`), so the values wait
-    in the database, per session and app, for a few minutes. The database holds
+    in the database, per session and app, for a few minutes (kept in memory, two
+    workers lost 81 reveals in 200: bench/README.md). The database holds
     no secret in clear (SPEC §3): they are sealed with AES-GCM under a key derived
     from the session's raw token, which only the user's own requests carry (the
     database stores its digest alone), so a copied database cannot open them.
@@ -223,14 +230,22 @@ class ConnectedApp:
 async def connected_apps(db: Database, user_id: int) -> list[ConnectedApp]:
     """Apps holding a live grant or a remembered consent of this user, one entry each."""
     apps: dict[int, ConnectedApp] = {}
-    for row in await token_store.list_user_authorizations(db, user_id, clock.now()):
-        app = apps.setdefault(row["client_pk"], ConnectedApp(
-            row["client_id"], row["name"], row["website"], set(), row["created_at"], None))
-        app.scopes |= set(row["scope"].split())
-        app.authorized_at = min(app.authorized_at, row["created_at"])
-        if row["last_used_at"] is not None:
-            app.last_used_at = max(app.last_used_at or 0, row["last_used_at"])
+    for auth in await token_store.list_user_authorizations(db, user_id, clock.now()):
+        app = apps.setdefault(auth.client_pk, ConnectedApp(
+            auth.client_id, auth.name, auth.website, set(), auth.created_at, None))
+        app.scopes |= set(auth.scope.split())
+        app.authorized_at = min(app.authorized_at, auth.created_at)
+        if auth.last_used_at is not None:
+            app.last_used_at = max(app.last_used_at or 0, auth.last_used_at)
     return list(apps.values())
+
+
+async def connected_app(db: Database, user_id: int, client_id: str) -> ConnectedApp:
+    """One app this user connected (what revoking it would end); NotFound if none."""
+    for app in await connected_apps(db, user_id):
+        if app.client_id == client_id:
+            return app
+    raise NotFound("app")
 
 
 async def disconnect(db: Database, user_id: int, client_id: str) -> None:

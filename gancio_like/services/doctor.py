@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import shutil
-import sqlite3
 import ssl
 import time
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from ..config import Config
 from ..net import is_loopback_host
 from ..storage import stats as stats_store
-from ..storage.db import StorageUnavailable
+from ..storage.errors import StorageError
 from ..storage.engine import database_for, describe, is_postgres
 from ..storage.migrate import Migration, MigrationError
 from . import ops
@@ -196,7 +195,7 @@ async def pending_migrations(cfg: Config, migrations: list[Migration] | Migratio
             applied = await stats_store.list_applied_migrations(db)
         finally:
             await db.close()
-    except (sqlite3.Error, StorageUnavailable) as exc:  # the PostgreSQL backend raises these too
+    except StorageError as exc:
         fix = ("check [database] url, and that PostgreSQL runs and lets this user in" if is_postgres(cfg)
                else "run doctor as the user fync runs as (e.g. `sudo -u fync fync doctor`)")
         return Check("migrations", "fail", f"cannot read {where}: {exc}", fix)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .. import clock
+from .. import clock, timezones
 from ..errors import Forbidden, NotFound, ValidationError
 from ..models import Event, User
 from ..notifications import EventCreated
@@ -17,15 +17,16 @@ from ..pagination import Cursors, parse_limit
 from ..storage import events as event_store
 from ..storage import users as user_store
 from ..storage.db import Database
+from . import event_federation
 from . import notify
 
 MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_ADDRESS = 200, 10_000, 200, 500
 MAX_TAGS, MAX_TAG = 20, 40
 MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z: every time a page can show as a date
 FIELDS = ("title", "description", "start_datetime", "end_datetime", "place_name",
-          "place_address", "tags", "published")
+          "place_address", "tags", "published", "timezone")
 DEFAULTS = {"description": "", "end_datetime": None, "place_name": "", "place_address": "",
-            "tags": [], "published": True}
+            "tags": [], "published": True, "timezone": ""}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 
 
@@ -108,6 +109,7 @@ async def create_event(db: Database, owner_id: int, data: dict) -> Event:
         event_id = await event_store.insert_event(tx, owner_id, values, clock.now())
         tx.notify(EventCreated, event_id=event_id, owner_id=owner_id, title=values["title"])
         event = await event_store.get_event(tx, event_id)
+        await event_federation.announce(tx, db, None, event)
         await notify.event_published(tx, None, event)
         return event
 
@@ -122,14 +124,16 @@ async def update_event(db: Database, event_id: int, user_id: int, data: dict) ->
         _check_times(values)
         await event_store.update_event(tx, event_id, values, clock.now())
         changed = await event_store.get_event(tx, event_id)
+        await event_federation.announce(tx, db, event, changed)
         await notify.event_published(tx, event, changed)
         return changed
 
 
 async def delete_event(db: Database, event_id: int, user_id: int) -> None:
     async with db.transaction() as tx:
-        _check_owner(await event_store.get_event(tx, event_id), user_id)
+        event = _check_owner(await event_store.get_event(tx, event_id), user_id)
         await event_store.delete_event(tx, event_id)
+        await event_federation.announce(tx, db, event, None)
 
 
 # -- checking input ------------------------------------------------------------------------
@@ -210,10 +214,20 @@ def _published(value) -> bool:
     raise ValidationError("published must be true or false", "published")
 
 
+def _zone(value) -> str:
+    """An IANA zone name, or "" for the owner's own zone."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not timezones.is_zone(value):
+        raise ValidationError("timezone must be an IANA time zone name such as Europe/Rome or UTC "
+                              "(or empty for the owner's zone)", "timezone")
+    return value
+
+
 CHECKS = {"title": _text("title", MAX_TITLE), "description": _text("description", MAX_DESCRIPTION, True),
           "start_datetime": _timestamp("start_datetime"), "end_datetime": _timestamp("end_datetime"),
           "place_name": _text("place_name", MAX_PLACE), "place_address": _text("place_address", MAX_ADDRESS),
-          "tags": _tags, "published": _published}
+          "tags": _tags, "published": _published, "timezone": _zone}
 
 
 def is_past(value: str | None) -> bool:

@@ -233,6 +233,14 @@ async def remove_friend(db: Database, domain: str, me_id: int, acct: str) -> Non
             await _part(tx, fed, me_id, f"{me.username}@{domain}", other.remote)
 
 
+async def friend_acct(db: Database, domain: str, me_id: int, text: str) -> str:
+    """The acct of the friend `text` names (before asking to remove them); NotFound if none."""
+    other = await find_party(db, domain, text, missing="friend")
+    if await store.get_friendship_since(db, me_id, other.user_id, other.remote) is None:
+        raise NotFound("friend")
+    return other.acct
+
+
 async def _part(tx: Transaction, fed: Federation, user_id: int, my_acct: str, their_acct: str) -> None:
     """Both follows end (SPEC §6): an Undo of ours, and a Reject of theirs — what Mastodon
     sends to remove a follower — or their instance would go on recording that they follow."""

@@ -9,7 +9,7 @@ nothing secret (no token, no e-mail): only what the notifications page shows.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import timezones
 from ..models import Notification
@@ -31,12 +31,13 @@ class Context:
     """What the words need beyond the notification: the reader's zone, events named."""
     types: NotificationTypes
     zone: str
-    events: dict[int, tuple[str, int, str]]  # id → (title, start, timezone)
+    events: dict[int, tuple[str, int, str]]  # local events named: id → (title, start, timezone)
+    remote_events: dict[int, tuple[str, int, str]] = field(default_factory=dict)  # remote friends' events
 
 
 def zone_of(reader, cfg) -> str:
     """The reader's time zone: their own, else the instance's default."""
-    return timezones.zone_for(reader, getattr(cfg.instance, "timezone", "UTC"))
+    return timezones.zone_for(reader, cfg.instance.timezone)
 
 
 def clock_for(reader, cfg):
@@ -61,8 +62,9 @@ def friend_accepted(n: Notification, ctx: Context) -> Text:
 
 
 def friend_event(n: Notification, ctx: Context) -> Text:
-    event = ctx.events.get(n.object_id) if n.actor.username is not None else None
-    if event is None:  # a remote friend's event, or one deleted since
+    """A local friend's event (a local actor), or a remote friend's (stored here as they sent it)."""
+    event = (ctx.events if n.actor.username is not None else ctx.remote_events).get(n.object_id)
+    if event is None:  # deleted since
         return Text(f"New event from {_who(n)}", "Open it to see when and where.")
     title, start, _ = event
     return Text(f"New event from {_who(n)}", f"{title}, {timezones.local_text(start, ctx.zone)}")
@@ -87,9 +89,12 @@ def _cut(value: str, most: int) -> str:
 
 async def context(db: Database | Transaction, items: list[Notification], types: NotificationTypes,
                   zone: str) -> Context:
-    """The Context for a list of notifications: one query for the events they name."""
-    ids = sorted({n.object_id for n in items if n.type == "friend_event" and n.object_id is not None})
-    return Context(types, zone, await store.get_event_summaries(db, ids))
+    """The Context for a list of notifications: a query for the events they name, local and remote."""
+    named = [n for n in items if n.type == "friend_event" and n.object_id is not None]
+    local = sorted({n.object_id for n in named if n.actor.username is not None})
+    remote = sorted({n.object_id for n in named if n.actor.username is None})
+    return Context(types, zone, await store.get_event_summaries(db, local),
+                   await store.get_remote_event_summaries(db, remote))
 
 
 def absolute(url: str, issuer: str) -> str:

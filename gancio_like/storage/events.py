@@ -1,25 +1,25 @@
 """Community events and their tags (migrations/0004_events.sql)."""
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import Event
 from .db import Database, Transaction
+from .store import Row
 
 # Owner name and tags ride along in one query: every list shows both.
-_SELECT = ("SELECT e.*, u.username AS owner, (SELECT group_concat(tag, char(31)) FROM event_tags "
-           "WHERE event_id = e.id) AS tag_list FROM events e JOIN users u ON u.id = e.owner_id")
+_SELECT = ("SELECT e.*, u.username AS owner, u.timezone AS owner_timezone, (SELECT group_concat(tag, char(31)) "
+           "FROM event_tags WHERE event_id = e.id) AS tag_list FROM events e JOIN users u ON u.id = e.owner_id")
 _COLUMNS = ("title", "description", "start_datetime", "end_datetime", "place_name",
-            "place_address", "published")
+            "place_address", "published", "timezone")
 
 
-def _event(row: sqlite3.Row | None) -> Event | None:
+def _event(row: Row | None) -> Event | None:
     if row is None:
         return None
     tags = tuple(sorted(row["tag_list"].split("\x1f"))) if row["tag_list"] else ()
     return Event(row["id"], row["owner_id"], row["owner"], row["title"], row["description"],
                  row["start_datetime"], row["end_datetime"], row["place_name"], row["place_address"],
-                 tags, bool(row["published"]), row["created_at"], row["updated_at"], row["timezone"])
+                 tags, bool(row["published"]), row["created_at"], row["updated_at"], row["timezone"],
+                 row["owner_timezone"])
 
 
 async def get_event(db: Database | Transaction, event_id: int) -> Event | None:
@@ -37,6 +37,19 @@ async def list_events(db: Database, position: tuple[int, int], limit: int, past:
     rows = await db.fetchall(f"{_SELECT} WHERE {' AND '.join(where)} "
                              f"ORDER BY e.start_datetime {order}, e.id {order} LIMIT ?",
                              (*params, *position, limit))
+    return [_event(r) for r in rows]
+
+
+async def list_unended(db: Database, now: int, unended_for: int, tag: str | None = None,
+                       owner_id: int | None = None, limit: int | None = None) -> list[Event]:
+    """Published events that have not ended by `now`, in start order; one without an
+    announced end counts as ended `unended_for` seconds after its start."""
+    where, params = _filters(None, tag, owner_id)
+    where.append("(e.end_datetime > ? OR (e.end_datetime IS NULL AND e.start_datetime > ?))")
+    params += [now, now - unended_for]
+    rows = await db.fetchall(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY e.start_datetime, e.id"
+                             + (" LIMIT ?" if limit is not None else ""),
+                             (*params, *([limit] if limit is not None else [])))
     return [_event(r) for r in rows]
 
 

@@ -1,19 +1,20 @@
-"""Federation state (migrations/0005_federation.sql, 0007_delivery_claims.sql; SPEC §6):
-users' key pairs, the remote-actor cache, the delivery queue and the inbox's memory
-of activity ids."""
+"""Federation state (migrations/0005_federation.sql, 0007_delivery_claims.sql,
+0013_event_federation.sql; SPEC §6): users' and the instance's key pairs, the
+remote-actor cache, the delivery queue, the events actor's followers and the inbox's
+memory of activity ids."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from .db import Database, Transaction
+from .store import Row
 
 Reader = Database | Transaction
 
 
 @dataclass(frozen=True)
 class KeyPair:
-    user_id: int
+    user_id: int | None        # None: one of the instance's own actors
     public_pem: str
     private_pem: str = field(repr=False)  # never in a log line, not even by accident
 
@@ -32,7 +33,7 @@ class RemoteActor:
 @dataclass(frozen=True)
 class Delivery:
     id: int
-    user_id: int
+    user_id: int | None        # who signs it; None: the instance's events actor
     recipient: str
     inbox: str | None
     activity: str
@@ -55,12 +56,23 @@ async def insert_key_pair(tx: Transaction, user_id: int, public_pem: str, privat
                      "VALUES (?, ?, ?, ?)", (user_id, public_pem, private_pem, now))
 
 
+async def get_instance_key_pair(db: Reader, name: str) -> KeyPair | None:
+    row = await db.fetchone("SELECT public_pem, private_pem FROM instance_keys WHERE name = ?", (name,))
+    return None if row is None else KeyPair(None, row["public_pem"], row["private_pem"])
+
+
+async def insert_instance_key_pair(tx: Transaction, name: str, public_pem: str, private_pem: str, now: int) -> None:
+    """The first pair made wins; a racing second one is dropped."""
+    await tx.execute("INSERT INTO instance_keys (name, public_pem, private_pem, created_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (name) DO NOTHING", (name, public_pem, private_pem, now))
+
+
 # -- remote actors ----------------------------------------------------------------------------
 
 _ACTOR = "SELECT uri, acct, inbox, key_id, public_pem, fetched_at FROM remote_actors"
 
 
-def _actor(row: sqlite3.Row | None) -> RemoteActor | None:
+def _actor(row: Row | None) -> RemoteActor | None:
     return None if row is None else RemoteActor(row["uri"], row["acct"], row["inbox"], row["key_id"],
                                                 row["public_pem"], row["fetched_at"])
 
@@ -89,7 +101,7 @@ async def upsert_remote_actor(tx: Transaction, actor: RemoteActor) -> None:
 
 # -- the delivery queue -----------------------------------------------------------------------
 
-async def insert_delivery(tx: Transaction, user_id: int, recipient: str, inbox: str | None,
+async def insert_delivery(tx: Transaction, user_id: int | None, recipient: str, inbox: str | None,
                           activity: str, now: int) -> int:
     return await tx.insert(
         "INSERT INTO deliveries (user_id, recipient, inbox, activity, created_at, next_attempt_at) "
@@ -158,6 +170,28 @@ async def update_delivery_failed(tx: Transaction, delivery_id: int, now: int, er
 async def delete_old_deliveries(tx: Transaction, before: int) -> int:
     """Forget deliveries that ended (delivered or given up) before `before`."""
     return await tx.execute("DELETE FROM deliveries WHERE coalesce(delivered_at, gave_up_at) < ?", (before,))
+
+
+# -- the events actor's followers --------------------------------------------------------------
+
+async def insert_event_follower(tx: Transaction, actor_uri: str, follow_id: str, now: int) -> None:
+    """Remember a follower (a repeated Follow keeps the first date, and the newest Follow's id)."""
+    await tx.execute("INSERT INTO event_followers (actor_uri, follow_id, created_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT (actor_uri) DO UPDATE SET follow_id = excluded.follow_id",
+                     (actor_uri, follow_id, now))
+
+
+async def delete_event_follower(tx: Transaction, actor_uri: str) -> int:
+    return await tx.execute("DELETE FROM event_followers WHERE actor_uri = ?", (actor_uri,))
+
+
+async def list_event_followers(db: Reader) -> list[RemoteActor]:
+    rows = await db.fetchall(f"{_ACTOR} WHERE uri IN (SELECT actor_uri FROM event_followers) ORDER BY uri")
+    return [_actor(r) for r in rows]
+
+
+async def count_event_followers(db: Reader) -> int:
+    return await db.fetchval("SELECT count(*) FROM event_followers")
 
 
 # -- the inbox's memory -----------------------------------------------------------------------

@@ -6,10 +6,9 @@ stored, so they follow a renamed user or a moved instance.
 """
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import Friend, FriendRequest, Suggestion
 from .db import Database, Transaction
+from .store import Row
 from .users import user_with_interests
 
 Reader = Database | Transaction
@@ -20,7 +19,7 @@ _REQUEST = ("SELECT r.id, r.from_user_id, r.from_acct, r.to_user_id, r.to_acct, 
             "LEFT JOIN users AS fu ON fu.id = r.from_user_id LEFT JOIN users AS tu ON tu.id = r.to_user_id")
 
 
-def _request(row: sqlite3.Row, domain: str) -> FriendRequest:
+def _request(row: Row, domain: str) -> FriendRequest:
     return FriendRequest(row["id"], row["from_acct"] or f"{row['from_name']}@{domain}",
                          row["to_acct"] or f"{row['to_name']}@{domain}", row["from_user_id"],
                          row["to_user_id"], row["status"], row["created_at"])
@@ -155,7 +154,7 @@ async def list_friends(db: Reader, domain: str, user_id: int, limit: int,
     return [_friend(r, domain) for r in rows], ((rows[-1]["since"], rows[-1]["id"]) if more else None)
 
 
-def _friend(row: sqlite3.Row, domain: str) -> Friend:
+def _friend(row: Row, domain: str) -> Friend:
     if row["friend_acct"]:
         name = row["friend_acct"].partition("@")[0]
         return Friend(row["friend_acct"], name, "", None, row["since"])
@@ -203,3 +202,16 @@ async def list_suggestions(db: Reader, user_id: int, limit: int) -> list[Suggest
     return [Suggestion(user_with_interests(r), float(r["shared"] + r["mutual"]),
                        tuple(sorted(r["tags"].split("\x1f"))) if r["tags"] else (), r["mutual"])
             for r in rows]
+
+
+async def list_remote_friend_accts(db: Reader, user_id: int) -> list[str]:
+    """The accts of a user's friends on other instances."""
+    rows = await db.fetchall("SELECT friend_acct FROM friendships WHERE user_id = ? AND friend_acct IS NOT NULL "
+                             "ORDER BY id", (user_id,))
+    return [r[0] for r in rows]
+
+
+async def list_users_befriending(db: Reader, acct: str) -> list[int]:
+    """The local users who are friends with the remote `acct`."""
+    rows = await db.fetchall("SELECT user_id FROM friendships WHERE friend_acct = ? ORDER BY user_id", (acct,))
+    return [r[0] for r in rows]

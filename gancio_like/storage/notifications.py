@@ -6,10 +6,10 @@ a remote acct. Inserting a row also queues its pushes (trigger in 0011_push.sql)
 """
 from __future__ import annotations
 
-import sqlite3
 
 from ..models import Actor, Notification
 from .db import Database, Transaction
+from .store import Row
 
 Reader = Database | Transaction
 
@@ -19,7 +19,7 @@ _SELECT = ("SELECT n.id, n.user_id, n.type, n.actor_acct, n.object_id, n.url, n.
            "FROM notifications AS n LEFT JOIN users AS u ON u.id = n.actor_user_id")
 
 
-def _notification(row: sqlite3.Row, domain: str) -> Notification:
+def _notification(row: Row, domain: str) -> Notification:
     if row["actor_name"] is not None:
         actor = Actor(f"{row['actor_name']}@{domain}", row["actor_display_name"], row["actor_name"],
                       row["actor_avatar_version"])
@@ -81,5 +81,15 @@ async def get_event_summaries(db: Reader, event_ids: list[int]) -> dict[int, tup
         return {}
     marks = ", ".join("?" * len(event_ids))
     rows = await db.fetchall(f"SELECT id, title, start_datetime, timezone FROM events WHERE id IN ({marks})",
+                             tuple(event_ids))
+    return {r["id"]: (r["title"], r["start_datetime"], r["timezone"]) for r in rows}
+
+
+async def get_remote_event_summaries(db: Reader, event_ids: list[int]) -> dict[int, tuple[str, int, str]]:
+    """The same for remote friends' events (migrations/0013), which their `friend_event` rows name."""
+    if not event_ids:
+        return {}
+    marks = ", ".join("?" * len(event_ids))
+    rows = await db.fetchall(f"SELECT id, title, start_datetime, timezone FROM remote_events WHERE id IN ({marks})",
                              tuple(event_ids))
     return {r["id"]: (r["title"], r["start_datetime"], r["timezone"]) for r in rows}

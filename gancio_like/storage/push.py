@@ -5,11 +5,11 @@ notification, and subscriptions end with their grant by trigger too: see the mig
 """
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from ..models import PushSubscription
 from .db import Database, Transaction
+from .store import Row
 
 Reader = Database | Transaction
 
@@ -30,7 +30,7 @@ class PushJob:
     live: bool  # the grant can still act (unrevoked, its app active, a token unexpired)
 
 
-def _subscription(row: sqlite3.Row) -> PushSubscription:
+def _subscription(row: Row) -> PushSubscription:
     return PushSubscription(row["id"], row["grant_id"], row["user_id"], row["endpoint"], row["p256dh"],
                             row["auth"], row["created_at"], row["last_delivered_at"], row["app_name"])
 
@@ -112,7 +112,7 @@ async def claim_due(tx: Transaction, dialect: str, now: int, limit: int, lease_u
     return [_job(r) for r in rows]
 
 
-def _job(row: sqlite3.Row) -> PushJob:
+def _job(row: Row) -> PushJob:
     subscription = PushSubscription(row["s_id"], row["grant_id"], row["user_id"], row["endpoint"], row["p256dh"],
                                     row["auth"], row["s_created_at"], row["last_delivered_at"])
     return PushJob(row["id"], row["notification_id"], subscription, row["attempts"], row["created_at"],

@@ -20,7 +20,17 @@ def sign_up(page: Page, username: str, display_name: str = "") -> None:
     page.fill('input[name="display_name"]', display_name or username.title())
     page.fill('input[name="password"]', PASSWORD)
     page.locator('form[action="/signup"] button[type="submit"]').click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(account_menu(page)).to_be_visible()
+
+
+def account_menu(page: Page):
+    """The header's account menu (a <details>): its summary, which opens it."""
+    return page.locator("header details.account > summary")
+
+
+def log_out(page: Page) -> None:
+    account_menu(page).click()
+    page.get_by_role("button", name="Log out").click()
 
 
 def friends_list(page: Page):
@@ -35,7 +45,7 @@ def test_sign_up_log_out_and_log_in(new_page, shot, names):
     expect(page.locator("header")).to_contain_text("Ann Example")
     shot(page, "home-logged-in")
 
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
     expect(page.locator("header").get_by_role("link", name="Log in")).to_be_visible()
     page.goto("/settings")  # a page that needs a session sends us to log in, then back
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fsettings"))

@@ -5,6 +5,7 @@ Its own `fync serve`, so that the first sign-up here is the instance's admin."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -94,6 +95,9 @@ def test_admin_fits_a_phone_screen(phone, instance, shot):
     assert roles.count("row") == 2 + 3 + 3 and roles.count("cell") == 3 * 5 + 3 * 4, roles
 
     admin.get_by_role("button", name="Disable").first.click()
+    expect(admin.locator("h1")).to_contain_text("Disable ")  # asks first (SPEC §2)
+    assert overflow(admin) <= 0
+    admin.get_by_role("button", name=re.compile("^Disable .")).click()
     expect(admin.locator(".notice")).to_contain_text("Disabled")
     assert overflow(admin) <= 0
 
