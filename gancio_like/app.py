@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import signal
 import time
@@ -13,7 +12,7 @@ import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
-from . import __version__, accesslog, net
+from . import __version__, accesslog, keyfiles, net, webpush
 from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
@@ -29,6 +28,8 @@ from .scopes import ScopeRegistry
 from .services import avatars, housekeeping, password_reset
 from .services.accounts import Passwords
 from .services.apps import Reveals
+from .notification_types import NotificationTypes
+from .services.push_delivery import Push, Sender
 from .services.throttle import throttle_for
 from .storage import migrate, tokens
 from .storage.db import Database
@@ -45,7 +46,7 @@ BODY_TIMEOUT = 30  # seconds a request body may take to arrive, once its headers
 class FyncApplication(tornado.web.Application):
     """A Tornado application that also carries the instance's shared state."""
 
-    def __init__(self, cfg: Config, db: Database, plugins: PluginHost, secret: str):
+    def __init__(self, cfg: Config, db: Database, plugins: PluginHost, secret: str, vapid_key):
         self.cfg, self.db, self.plugins = cfg, db, plugins
         self.passwords = Passwords()
         window = 60
@@ -66,6 +67,9 @@ class FyncApplication(tornado.web.Application):
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
         self.feed_validators = Validators()  # per application, so one test's feeds never date another's
+        self.notification_types = NotificationTypes()
+        plugins.add_notification_types(self.notification_types)
+        self.push = Push(db, push_sender(cfg, vapid_key, self.notification_types))  # serve() runs its worker
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,
@@ -96,24 +100,12 @@ class FyncApplication(tornado.web.Application):
 
 def load_secret(data_dir: Path) -> str:
     """The instance's cookie secret, made once and kept in data/secret.key (0600)."""
-    path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32)
-    # Written whole under a private name, then linked into place: processes starting
-    # together (systemd instances) never read a half-written key, and all keep the first.
-    draft = data_dir / f".secret.key.{os.getpid()}"
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(secret + "\n")
-        os.link(draft, path)
-    except FileExistsError:
-        return path.read_text().strip()
-    finally:
-        draft.unlink(missing_ok=True)
-    return secret
+    return keyfiles.read_or_create(data_dir / "secret.key",
+                                   lambda: (secrets.token_hex(32) + "\n").encode()).decode().strip()
+
+
+def push_sender(cfg: Config, key, types: NotificationTypes) -> Sender:
+    return Sender(key, webpush.subject_for(cfg.push.contact, cfg.issuer), cfg, types)
 
 
 async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
@@ -132,7 +124,7 @@ async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
 
 
 async def make_app(cfg: Config, db: Database, plugins: PluginHost) -> FyncApplication:
-    app = FyncApplication(cfg, db, plugins, load_secret(cfg.data_dir))
+    app = FyncApplication(cfg, db, plugins, load_secret(cfg.data_dir), webpush.load_key(cfg.data_dir))
     await plugins.startup(app)
     return app
 
@@ -198,11 +190,12 @@ async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -
         print_startup(app.cfg, app.plugins)
     else:
         ready()
-    # Both jobs may run in every worker: the sweep only deletes expired rows, and
-    # deliveries are claimed row by row in the database, so none goes out twice.
+    # These jobs may run in every worker: the sweep only deletes expired rows, and
+    # deliveries (activities, pushes) are claimed row by row in the database, so none goes out twice.
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(app.db), housekeeping.INTERVAL * 1000)
     sweeper.start()
     app.federation.start()
+    app.push.start()
     await stop.wait()
     log.info("stopping: no new connections; finishing %d request(s)", server.busy())
     server.stop()
@@ -210,6 +203,7 @@ async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -
     await _finish_requests(server)
     await app.background.drain(SHUTDOWN_GRACE)
     await app.federation.stop()
+    await app.push.stop()
     await app.plugins.shutdown(app)
     await server.close_all_connections()
 

@@ -109,6 +109,12 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    contact: str = _key("", 'VAPID "sub": a mailto: or https: URL of the admin; empty = public_url when '
+                            "it is https, else none (RFC 8292 makes it optional; Apple's push service wants one)")
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     instance: InstanceConfig = field(default_factory=InstanceConfig)
@@ -118,6 +124,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
+    push: PushConfig = field(default_factory=PushConfig)
     base_dir: str = "."  # folder relative paths resolve against (not a config key)
 
     @property
@@ -145,7 +152,7 @@ SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "bas
 _SECTION_CLASSES = {
     "server": ServerConfig, "instance": InstanceConfig, "mail": MailConfig, "database": DatabaseConfig,
     "oauth": OAuthConfig, "security": SecurityConfig, "plugins": PluginsConfig,
-    "federation": FederationConfig,
+    "federation": FederationConfig, "push": PushConfig,
 }
 _CHOICES = {
     ("oauth", "registration"): ("open", "approval", "closed"),
@@ -308,6 +315,9 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
     if section == "mail" and key == "from" and not _is_address(value):
         raise ConfigError(f"[mail] from must be a mail address, alone or as \"Name <name@example.org>\", "
                           f"not {value!r}")
+    if section == "push" and key == "contact" and value and not is_contact(value):
+        raise ConfigError(f"[push] contact must be a mailto: address (mailto:admin@example.org) or an "
+                          f"https:// URL, not {value!r}")
 
 
 def _is_address(text: str) -> bool:
@@ -324,6 +334,21 @@ def _check_networks(entries: list) -> None:
         except ValueError:
             raise ConfigError(f"[server] trusted_proxies: {entry!r} is not an IP address or network "
                               "(e.g. \"127.0.0.1\", \"::1\", \"10.0.0.0/8\")") from None
+
+
+def is_contact(value: str) -> bool:
+    """A VAPID contact (RFC 8292 §2.1): `mailto:` + one address, or an https URL with a host.
+    Printable ASCII only: it travels inside a signed token to push services."""
+    if len(value) > 200 or not value.isascii() or any(c <= " " or c == "\x7f" for c in value):
+        return False
+    if value.startswith("mailto:"):
+        local, at, domain = value[7:].partition("@")
+        return bool(local and at and domain) and "@" not in domain and "." in domain
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname) and "@" not in parts.netloc
 
 
 def _scheme(url: str) -> str | None:

@@ -22,6 +22,11 @@ def fync_routes():
 
 
 @hookspec
+def fync_notification_types():
+    """At startup: return {"NAME:kind": "what happened, in words"}; record them with plugins.record_notification."""
+
+
+@hookspec
 def fync_migrations():
     """At startup and by `fync migrate`: return the folder of the plugin's NNNN_name.sql files."""
 

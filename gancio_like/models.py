@@ -144,3 +144,39 @@ class RemoteEvent:
     @property
     def domain(self) -> str:
         return self.acct.partition("@")[2]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did what a notification tells: a local user, or someone on another instance."""
+    acct: str                 # name@domain
+    display_name: str         # "" when unknown (remote people)
+    username: str | None      # a local user's name (their avatar and page); None for remote
+    avatar_version: int = 0
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something that happened to `user_id` (SPEC §4 `GET /api/notifications`)."""
+    id: int
+    user_id: int
+    type: str                 # friend_request | friend_accepted | friend_event | a plugin's
+    actor: Actor
+    object_id: int | None     # the friend request or event it is about
+    url: str                  # absolute, or a path on this instance
+    created_at: int
+    read: bool
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    """A device an app subscribed to Web Push for its person (SPEC §4)."""
+    id: int
+    grant_id: int
+    user_id: int
+    endpoint: str
+    p256dh: str = field(repr=False)
+    auth: str = field(repr=False)  # with p256dh, what the payload is encrypted for
+    created_at: int = 0
+    last_delivered_at: int | None = None
+    app_name: str = ""        # the app holding the grant, for the person's settings page

@@ -137,6 +137,13 @@ async def probe(url: str, *, method: str = "GET", timeout: float = 10.0) -> tupl
     return response.code, response.headers, response.body
 
 
+async def check_destination(url: str, *, allow_private: bool, timeout: float = 5.0) -> None:
+    """Raise FetchError unless `url` is one Fync may connect to, by the rules above:
+    for URLs stored now and fetched later (Web Push endpoints), refused at the door.
+    Checked again, and the address pinned, when they are fetched."""
+    await _checked_addresses(url, allow_private, timeout)
+
+
 async def _exchange(method: str, url: str, body: bytes | None, allow_private: bool, timeout: float,
                     max_bytes: int, headers: dict[str, str]):
     """Check the URL and every address it resolves to, then send the request to those addresses."""

@@ -27,6 +27,7 @@ import pluggy
 from . import hookspecs
 from .config import Config, ConfigError
 from .scopes import ScopeRegistry
+from .notification_types import NotificationTypes
 from .storage.migrate import Migration, read_core, read_folder
 
 log = logging.getLogger("fync.plugins")
@@ -117,6 +118,14 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r}: scope {scope!r} must be named {name}:<action>")
                 try:
                     registry.add(scope, description, owner=name)
+                except ValueError as exc:  # its message already names the plugin
+                    raise PluginError(str(exc)) from exc
+
+    def add_notification_types(self, registry: NotificationTypes) -> None:
+        for name, types in self._results(self.pm.hook.fync_notification_types):
+            for kind, description in (types or {}).items():
+                try:
+                    registry.add(kind, description, owner=name)
                 except ValueError as exc:  # its message already names the plugin
                     raise PluginError(str(exc)) from exc
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .handlers.api import ApiHandler, public, requires_scope
 from .hookspecs import hookimpl
+from .services.notify import record as record_notification
 from .storage.errors import Conflict, Unavailable
 
-__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "Conflict", "Unavailable"]
+__all__ = ["hookimpl", "ApiHandler", "requires_scope", "public", "record_notification", "Conflict", "Unavailable"]

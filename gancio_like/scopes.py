@@ -14,6 +14,7 @@ CORE_SCOPES: dict[str, str] = {
     "friends:write": "Send, accept and decline friend requests; remove friends",
     "event:read": "See events, including your unpublished ones",
     "event:write": "Create, update and delete your events",
+    "notifications": "See your notifications, and send them to your devices as push notifications",
 }
 
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")

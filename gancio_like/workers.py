@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 
+from . import webpush
 from .app import SHUTDOWN_GRACE, print_startup, listen_sockets, load_secret, refuse_sqlite_workers, serve
 from .config import Config, ConfigError
 from .errors import FyncError
@@ -32,6 +33,7 @@ def serve_workers(cfg: Config) -> int:
     refuse_sqlite_workers(cfg)
     plugins = PluginHost.load(cfg)  # a broken plugin stops startup here, not in N workers
     load_secret(cfg.data_dir)  # made once, not raced by the workers
+    webpush.load_key(cfg.data_dir)
     return Supervisor(cfg, plugins, listen_sockets(cfg)).run()
 
 

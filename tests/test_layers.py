@@ -1,7 +1,7 @@
 """Imports flow one way (issue 17 step 5; STYLE.md, "a layout that shows the architecture"):
 
     app, cli, workers  →  handlers  →  services  →  oauth | federation  →  storage  →  leaf modules
-                          plugins (the plugin API) → handlers;  handlers → plugin_host, openapi
+                          plugins (the plugin API) → handlers, services;  handlers → plugin_host, openapi
 
 Each group below says which groups it may import besides itself; nothing else may be
 imported, so a handler cannot reach past the services into storage, the protocols do
@@ -23,6 +23,7 @@ PACKAGE = Path(__file__).parent.parent / "gancio_like"
 # module (or package) → its group; a module belongs to the longest name that prefixes it.
 GROUPS = {
     **dict.fromkeys(["gancio_like", "gancio_like.errors", "gancio_like.models", "gancio_like.notifications",
+                     "gancio_like.notification_types",
                      "gancio_like.scopes", "gancio_like.clock", "gancio_like.timezones", "gancio_like.avatars",
                      "gancio_like.jsonstrict", "gancio_like.config", "gancio_like.validation",
                      "gancio_like.pagination", "gancio_like.hookspecs", "gancio_like.accesslog",
@@ -50,7 +51,7 @@ MAY_IMPORT = {
     "services": {"oauth", "federation", "storage", "leaf"},  # domain rules
     "openapi": {"oauth", "leaf"},    # the published document
     "handlers": {"services", "oauth", "federation", "openapi", "plugin_host", "leaf"},  # thin HTTP edge
-    "plugins": {"handlers", "leaf"},  # what plugin authors import
+    "plugins": {"handlers", "services", "leaf"},  # what plugin authors import (record_notification is a service)
     "top": set(GROUPS.values()),     # app, cli, workers: wire everything together
 }
 # Only these may import tornado: the web edge, the HTTP adapters, the client library behind `fync login`.

@@ -625,20 +625,21 @@ def test_core_scopes_exact():
         "friends:write": "Send, accept and decline friend requests; remove friends",
         "event:read": "See events, including your unpublished ones",
         "event:write": "Create, update and delete your events",
+        "notifications": "See your notifications, and send them to your devices as push notifications",
     }
 
 
 def test_registry_starts_with_core():
     reg = ScopeRegistry()
-    assert reg.names() == ["profile", "friends:read", "friends:write", "event:read", "event:write"]
+    assert reg.names() == ["profile", "friends:read", "friends:write", "event:read", "event:write", "notifications"]
     assert "profile" in reg and "admin" not in reg and 3 not in reg
     assert reg.describe("event:write") == "Create, update and delete your events"
 
 
 def test_registry_extra_scopes_from_constructor():
     reg = ScopeRegistry({"zz:top": "Z", "aa:bottom": "A"})
-    assert reg.names()[:5] == list(CORE_SCOPES)
-    assert reg.names()[5:] == ["aa:bottom", "zz:top"]
+    assert reg.names()[:6] == list(CORE_SCOPES)
+    assert reg.names()[6:] == ["aa:bottom", "zz:top"]
 
 
 def test_registry_instances_are_independent():

@@ -74,6 +74,33 @@ async def test_public_plugin_route_sees_optional_token(browser, make_user):
 
 
 @pytest.mark.gen_test
+async def test_plugin_notification_type_is_recorded_and_described(browser, make_browser, make_user, app):
+    assert "sample:poke" in app.notification_types.names()
+    poker = await token_for(browser, make_user, "sample:write")
+    bob_id, bob = await make_user("bob"), make_browser()
+    await bob.login("bob")
+    r = await api(browser, "/api/sample/pokes", poker, "POST", {"user_id": bob_id})
+    assert r.code == 201, r.text
+    client = await register(bob, scope="notifications")
+    token = (await full_flow(bob, client, scope="notifications"))["access_token"]
+    [item] = (await api(bob, "/api/notifications", token)).json()["items"]
+    assert item["type"] == "sample:poke" and item["title"] == "Someone poked you"
+    assert item["actor"]["acct"].startswith("alice@") and item["url"].endswith("/u/alice")
+    assert "Someone poked you" in (await bob.get("/notifications")).text
+
+
+def test_plugin_notification_type_must_carry_its_name():
+    from gancio_like.notification_types import NotificationTypes
+    types = NotificationTypes()
+    for name in ("poke", "other:poke", "sample:Poke", "friend_request"):
+        with pytest.raises(ValueError, match="sample"):
+            types.add(name, "Someone poked you", owner="sample")
+    types.add("sample:poke", "Someone poked you", owner="sample")
+    with pytest.raises(ValueError, match="already declared"):
+        types.add("sample:poke", "Again", owner="sample")
+
+
+@pytest.mark.gen_test
 async def test_plugin_migrations_tracked_under_its_name(db):
     owners = {r["owner"] for r in await db.fetchall("SELECT owner FROM schema_migrations")}
     assert owners == {"core", "sample"}
@@ -207,6 +234,7 @@ def test_every_hook_has_a_test():
         "fync_event_created": "test_event_created_is_told",
         "fync_token_issued": "test_token_issued_reaches_async_listener",
         "fync_token_revoked": "test_token_revoked_is_told",
+        "fync_notification_types": "test_plugin_notification_type_is_recorded_and_described",
     }
     assert sorted(covered) == HOOKS
     assert [t for t in covered.values() if f"def {t}(" not in here] == []

@@ -12,7 +12,7 @@ import tornado.web
 from .. import accesslog, timezones
 from ..avatars import avatar_url, remote_avatar_url
 from ..errors import Conflict, FyncError, StatusError, MethodNotAllowed, Unavailable, ValidationError
-from ..services import accounts
+from ..services import accounts, notify
 from ..storage import errors as storage_errors
 
 log = logging.getLogger("fync")
@@ -112,9 +112,13 @@ class PageHandler(BaseHandler):
         for name, value in PAGE_HEADERS.items():
             self.set_header(name, value)
 
+    unread = 0  # the header's count of unread notifications
+
     async def prepare(self) -> None:
         self.session_token = self.get_cookie(SESSION_COOKIE)
         self.current_user = await accounts.session_user(self.db, self.session_token)
+        if self.current_user is not None:
+            self.unread = await notify.count_unread(self.db, self.current_user.id)
 
     async def log_in(self, user_id: int) -> None:
         """A fresh session; one planted before login is ended, never adopted."""
@@ -128,7 +132,7 @@ class PageHandler(BaseHandler):
 
     def render(self, template: str, **kwargs) -> None:
         kwargs.setdefault("error", None)
-        super().render(template, cfg=self.cfg, **kwargs)
+        super().render(template, cfg=self.cfg, unread=self.unread, **kwargs)
 
     @property
     def zone(self) -> str:

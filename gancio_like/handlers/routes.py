@@ -7,8 +7,8 @@ import re
 
 from ..errors import NotFound
 from ..plugin_host import PluginError
-from . import (admin, api_account, api_events, api_friends, apps, avatars, dev, discovery, events, federation,
-               feeds, friends, oauth, openapi, ops, password, pwa, web)
+from . import (admin, api_account, api_events, api_friends, api_notifications, apps, avatars, dev, discovery,
+               events, federation, feeds, friends, notifications, oauth, openapi, ops, password, pwa, web)
 from .api import PUBLIC, ApiHandler, declared_scopes
 from .base import PageHandler
 
@@ -53,6 +53,7 @@ def core_routes() -> list[tuple]:
         (r"/api/me", api_account.MeHandler),
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES, *feeds.ROUTES,
+        *api_notifications.ROUTES, *notifications.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
         *federation.ROUTES, *ops.ROUTES, *pwa.ROUTES, *avatars.ROUTES, *password.ROUTES,
     ]

@@ -5,7 +5,7 @@ import tornado.web
 
 from .. import timezones
 from ..errors import Forbidden, TooManyRequests, ValidationError
-from ..services import accounts, events, home, suggestions
+from ..services import accounts, events, home, push, suggestions
 from .base import SESSION_COOKIE, PageHandler
 from .friends import NOTICES
 
@@ -94,13 +94,16 @@ class SettingsHandler(PageHandler):
     SAVED = ("profile", "password", "picture")
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         saved = self.get_argument("saved", "")
-        self.render_page(saved=saved if saved in self.SAVED else "")
+        await self.show(saved=saved if saved in self.SAVED else "")
 
-    def render_page(self, saved: str = "", error: str | None = None) -> None:
+    async def show(self, saved: str = "", error: str | None = None) -> None:
+        """The page, with the devices that get the person's notifications (settings_devices.html)."""
+        devices = await push.devices(self.db, self.current_user.id)
         self.render("settings.html", saved=saved, error=error, zones=timezones.choices(),
-                    default_zone=self.cfg.instance.timezone)
+                    default_zone=self.cfg.instance.timezone, devices=devices, push_service=push.origin,
+                    device_removed=self.get_argument("removed", "") == "device")
 
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -108,7 +111,7 @@ class SettingsHandler(PageHandler):
             saved = await self._save()
         except ValidationError as exc:
             self.set_status(400)
-            return self.render_page(error=exc.description)
+            return await self.show(error=exc.description)
         self.redirect(f"/settings?saved={saved}", status=303)
 
     async def _save(self) -> str:

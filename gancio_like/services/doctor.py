@@ -161,6 +161,7 @@ def _folder_access(folder: Path) -> Check:
 def _private_files(folder: Path, database: Path | None) -> list[Check]:
     checks = []
     for path, status, holds in ((folder / "secret.key", "fail", "signs cookies"),
+                                (folder / "vapid.key", "fail", "signs Web Push messages"),
                                 (database, "warn", "holds password hashes")):
         if path is not None and path.exists() and path.stat().st_mode & 0o077:
             checks.append(Check(path.name, status, f"{path} is open to other users "

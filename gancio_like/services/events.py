@@ -17,6 +17,7 @@ from ..storage import events as event_store
 from ..storage import users as user_store
 from ..storage.db import Database
 from . import event_federation
+from . import notify
 
 MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_ADDRESS = 200, 10_000, 200, 500
 MAX_TAGS, MAX_TAG = 20, 40
@@ -108,6 +109,7 @@ async def create_event(db: Database, owner_id: int, data: dict) -> Event:
         tx.notify(EventCreated, event_id=event_id, owner_id=owner_id, title=values["title"])
         event = await event_store.get_event(tx, event_id)
         await event_federation.announce(tx, db, None, event)
+        await notify.event_published(tx, None, event)
         return event
 
 
@@ -122,6 +124,7 @@ async def update_event(db: Database, event_id: int, user_id: int, data: dict) ->
         await event_store.update_event(tx, event_id, values, clock.now())
         changed = await event_store.get_event(tx, event_id)
         await event_federation.announce(tx, db, event, changed)
+        await notify.event_published(tx, event, changed)
         return changed
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from conftest import axe_violations, no_sideways_scroll
-from test_journeys import PASSWORD, sign_up
+from test_journeys import PASSWORD, log_out, sign_up
 
 SMALL_PHONE = {"width": 360, "height": 740}
 
@@ -99,7 +99,7 @@ def test_add_from_your_instance_comes_back_through_login(phone, names, server):
     name, guest = names("hosta"), names("guest")
     sign_up(host, name, "Host Alpha")
     sign_up(visitor, guest)
-    visitor.get_by_role("button", name="Log out").click()
+    log_out(visitor)
     visitor.goto(f"/@{name}")
     check(visitor, "profile, visitor")
     domain = urllib.parse.urlsplit(server.base).netloc  # the visitor's "own" instance: this one
