@@ -60,8 +60,8 @@ async def main(count: int, database_url: str) -> None:
             overrides[("database", "url")] = database_url
         (Path(folder) / "fync.toml").write_text("")
         cfg = load_config(f"{folder}/fync.toml", env={}, overrides=overrides)
-        db, plugins = await open_instance(cfg)
-        app = await make_app(cfg, db, plugins)
+        inst = await open_instance(cfg)
+        app, db = await make_app(inst), inst.db
         owner = await create_user(db, Passwords(), "bench", "correct horse battery")
         await fill(db, owner, count)
         HTTPServer(app).add_sockets(sock)
@@ -69,7 +69,7 @@ async def main(count: int, database_url: str) -> None:
         cold, response = await timed(http, url)
         assert response.code == 200 and response.body.count(b"BEGIN:VEVENT") == count
         warm = [(await timed(http, url))[0] for _ in range(5)]
-        await events.update_event(db, count // 2, owner, {"title": "Changed"})
+        await events.update_event(inst, count // 2, owner, {"title": "Changed"})
         one_changed, _ = await timed(http, url)
         not_modified = [(await timed(http, url, {"If-None-Match": response.headers["ETag"]}))[0] for _ in range(5)]
         print(f"{count} upcoming events, {len(response.body) / 1e6:.1f} MB of iCalendar, "

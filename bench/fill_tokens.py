@@ -54,7 +54,7 @@ async def fill_batch(db, user_id: int, client_pk: int, flows: int) -> None:
 async def main(data_dir: str, rows: int) -> None:
     cfg = load_config(None, env={}, overrides={("server", "data_dir"): data_dir,
                                                 ("plugins", "enabled"): []})
-    db, _ = await open_instance(cfg)
+    db = (await open_instance(cfg)).db
     try:
         user_id, client_pk = await ensure_user_and_client(cfg, db)
         flows, started = rows // 4, time.monotonic()

@@ -38,7 +38,8 @@ async def run(count: int, rounds: int, drop_trigger: bool, url: str, inserts: bo
         if url:
             overrides[("database", "url")] = url
         cfg = load_config(f"{tmp}/fync.toml", env={}, overrides=overrides)
-        db, _ = await open_instance(cfg)
+        inst = await open_instance(cfg)
+        db = inst.db
         try:
             if drop_trigger:
                 await db.execute("DROP TRIGGER notifications_queue_pushes" + (" ON notifications" if url else ""))
@@ -48,7 +49,7 @@ async def run(count: int, rounds: int, drop_trigger: bool, url: str, inserts: bo
             if inserts:
                 measure, what = (lambda: notifications(db, alice, count)), "notifications inserted"
             else:
-                measure, what = (lambda: pairs(db, cfg.domain, alice, count)), "friend requests sent and cancelled"
+                measure, what = (lambda: pairs(inst, alice, count)), "friend requests sent and cancelled"
             await measure()  # warm-up
             per_round = [await measure() for _ in range(rounds)]
         finally:
@@ -57,12 +58,12 @@ async def run(count: int, rounds: int, drop_trigger: bool, url: str, inserts: bo
           f"fastest round {min(per_round):.1f}, median {statistics.median(per_round):.1f}")
 
 
-async def pairs(db, domain: str, sender: int, count: int) -> float:
+async def pairs(inst, sender: int, count: int) -> float:
     """Microseconds per request sent and cancelled, averaged over `count`."""
     started = time.perf_counter()
     for _ in range(count):
-        request = await friends.send_request(db, domain, sender, "bob")
-        await friends.cancel_request(db, domain, sender, request.id)
+        request = await friends.send_request(inst, sender, "bob")
+        await friends.cancel_request(inst, sender, request.id)
     return (time.perf_counter() - started) / count * 1e6
 
 

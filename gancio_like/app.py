@@ -1,4 +1,4 @@
-"""config → `make_app(cfg, db)` → serve. The one place the pieces are wired together."""
+"""config → `open_instance(cfg)` → `make_app(inst)` → serve. The one place the pieces are wired together."""
 from __future__ import annotations
 
 import asyncio
@@ -19,6 +19,7 @@ from .federation import Federation
 from .handlers import routes, sections
 from .handlers.feeds import Validators
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
+from .instance import Instance
 from .mail import Mailer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
@@ -32,7 +33,6 @@ from .notification_types import NotificationTypes
 from .services.push_delivery import Push, Sender
 from .services.throttle import throttle_for
 from .storage import migrate, tokens
-from .storage.db import Database
 from .storage.engine import database_for, dialect, is_postgres
 from .storage.engine import describe as describe_database
 
@@ -44,10 +44,13 @@ BODY_TIMEOUT = 30  # seconds a request body may take to arrive, once its headers
 
 
 class FyncApplication(tornado.web.Application):
-    """A Tornado application that also carries the instance's shared state."""
+    """A Tornado application that carries the instance and the web edge's shared state."""
 
-    def __init__(self, cfg: Config, db: Database, plugins: PluginHost, secret: str, vapid_key):
-        self.cfg, self.db, self.plugins = cfg, db, plugins
+    def __init__(self, inst: Instance, secret: str, vapid_key):
+        self.instance = inst
+        cfg, db, plugins = inst.cfg, inst.db, inst.plugins
+        # Its parts by their short names, as handlers and tests read them; serve() runs federation's worker.
+        self.cfg, self.db, self.plugins, self.federation = cfg, db, plugins, inst.federation
         self.passwords = Passwords()
         window = 60
         self.login_throttle = throttle_for(db, "login", cfg.security.login_failures_per_minute, window)
@@ -63,8 +66,6 @@ class FyncApplication(tornado.web.Application):
         self.avatars = avatars.Avatars(db, cfg.federation.enabled, cfg.federation.allow_private_addresses)
         self.mailer = Mailer(cfg.mail)
         self.background = Background()  # work a request starts but does not wait for (mail)
-        # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
-        self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
         self.feed_validators = Validators()  # per application, so one test's feeds never date another's
         self.notification_types = NotificationTypes()
@@ -108,24 +109,25 @@ def push_sender(cfg: Config, key, types: NotificationTypes) -> Sender:
     return Sender(key, webpush.subject_for(cfg.push.contact, cfg.issuer), cfg, types)
 
 
-async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
-    """Load plugins, open the database and apply every pending migration. Without its
-    migrations (a broken install) fync stops before it creates or opens anything."""
+async def open_instance(cfg: Config) -> Instance:
+    """Load plugins, open the database (the plugins hear of its commits) and apply every
+    pending migration. Without its migrations (a broken install) fync stops before it
+    creates or opens anything."""
     plugins = PluginHost.load(cfg)
     migrations = plugins.migrations(dialect(cfg))
-    db = await database_for(cfg).open()
+    db = await database_for(cfg, plugins).open()
     try:
         await migrate.apply(db, migrations)
     except Exception:
         await db.close()
         raise
-    db.wanted, db.dispatch = plugins.wanted(), plugins.notify
-    return db, plugins
+    return Instance(cfg, db, plugins, Federation(cfg, db))
 
 
-async def make_app(cfg: Config, db: Database, plugins: PluginHost) -> FyncApplication:
-    app = FyncApplication(cfg, db, plugins, load_secret(cfg.data_dir), webpush.load_key(cfg.data_dir))
-    await plugins.startup(app)
+async def make_app(inst: Instance) -> FyncApplication:
+    data_dir = inst.cfg.data_dir
+    app = FyncApplication(inst, load_secret(data_dir), webpush.load_key(data_dir))
+    await inst.plugins.startup(app)
     return app
 
 
@@ -167,13 +169,13 @@ async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
     serves (the parent prints the startup lines); alone, it binds and prints them itself.
     The database is closed on every way out: an open SQLite connection's thread would
     otherwise keep the process alive after a startup error (a plugin clash, a port in use)."""
-    db, plugins = await open_instance(cfg)
+    inst = await open_instance(cfg)
     try:
-        app = await make_app(cfg, db, plugins)
+        app = await make_app(inst)
         await serve_until_stopped(app, listen_sockets(cfg) if sockets is None else sockets, ready)
-        await db.checkpoint()
+        await inst.db.checkpoint()
     finally:
-        await db.close()
+        await inst.db.close()
     log.info("stopped")
 
 

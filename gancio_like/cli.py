@@ -209,7 +209,7 @@ def cmd_serve(cfg: Config, args) -> int:
 async def _database(cfg: Config):
     """The instance's database, migrated (plugins' too), closed when the command ends."""
     from .app import open_instance
-    db, _ = await open_instance(cfg)
+    db = (await open_instance(cfg)).db
     try:
         yield db
     finally:

@@ -59,18 +59,24 @@ def cfg(tmp_path, base_url, config_overrides, database_url):
 
 @pytest.fixture
 def app(io_loop, cfg):
-    db, plugins = io_loop.run_sync(lambda: open_instance(cfg))
-    application = io_loop.run_sync(lambda: make_app(cfg, db, plugins))
+    inst = io_loop.run_sync(lambda: open_instance(cfg))
+    application = io_loop.run_sync(lambda: make_app(inst))
     # Cheap hashing keeps the suite fast; production parameters are tested separately.
     import argon2
     application.passwords.hasher = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield application
-    io_loop.run_sync(db.close)
+    io_loop.run_sync(inst.db.close)
 
 
 @pytest.fixture
 def db(app):
     return app.db
+
+
+@pytest.fixture
+def inst(app):
+    """The running instance, as services take it (gancio_like/instance.py)."""
+    return app.instance
 
 
 class Response:

@@ -100,6 +100,11 @@ class Instance:
     def db(self):
         return self.app.db
 
+    @property
+    def inst(self):
+        """What services take (gancio_like/instance.py)."""
+        return self.app.instance
+
     def config(self):
         (self.root / "fync.toml").write_text("")
         overrides = {
@@ -116,8 +121,7 @@ class Instance:
             self.database_url = await asyncio.get_running_loop().run_in_executor(
                 None, pg_helpers.create_database)
         cfg = self.config()
-        db, plugins = await open_instance(cfg)
-        self.app = await make_app(cfg, db, plugins)
+        self.app = await make_app(await open_instance(cfg))
         self.app.passwords.hasher = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         self.closed = False
         self.serve()

@@ -19,7 +19,7 @@ def register_app(instance, name="Gadget") -> str:
     """An openly registered client with one live grant, made through the real code."""
     async def go():
         cfg = load_config(str(instance / "fync.toml"), env={})
-        db, _ = await open_instance(cfg)
+        db = (await open_instance(cfg)).db
         try:
             client, _, _ = await create(OAuthContext(cfg, db, ScopeRegistry(), net.fetch_json), name=name,
                                         redirect_uris=["https://app.example/cb"],

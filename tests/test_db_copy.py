@@ -134,8 +134,8 @@ async def serve_on(url: str, cfg):
     overrides = {("server", "data_dir"): str(cfg.data_dir), ("server", "public_url"): base,
                  ("database", "url"): url, ("federation", "enabled"): False}
     pg_cfg = load_config(str(Path(cfg.data_dir).parent / "fync.toml"), env={}, overrides=overrides)
-    db, plugins = await open_instance(pg_cfg)
-    app = await make_app(pg_cfg, db, plugins)
+    inst = await open_instance(pg_cfg)
+    app, db = await make_app(inst), inst.db
     app.passwords.hasher = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     server = HTTPServer(app)
     server.add_sockets([sock])

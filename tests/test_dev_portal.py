@@ -396,8 +396,8 @@ async def test_logout_and_deleting_the_app_drop_its_reveal(browser, make_user, d
 @pytest.fixture
 def second_server(io_loop, cfg, app):
     """Another FyncApplication on the same database, on a port of its own: another worker."""
-    db, plugins = io_loop.run_sync(lambda: open_instance(cfg))
-    other = io_loop.run_sync(lambda: make_app(cfg, db, plugins))
+    inst = io_loop.run_sync(lambda: open_instance(cfg))
+    other, db = io_loop.run_sync(lambda: make_app(inst)), inst.db
     sock, port = bind_unused_port()
     server = HTTPServer(other)
     server.add_sockets([sock])

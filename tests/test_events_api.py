@@ -28,7 +28,7 @@ async def token_for(make_browser, make_user, name: str, scope: str) -> tuple[int
 async def add_event(app, owner_id: int, title="Jam", days=1, **fields) -> int:
     """An event straight through the service (faster than the API)."""
     data = {"title": title, "start_datetime": clock.now() + days * DAY, **fields}
-    return (await events.create_event(app.db, owner_id, data)).id
+    return (await events.create_event(app.instance, owner_id, data)).id
 
 
 def assert_insufficient(r, scope: str):

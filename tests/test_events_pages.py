@@ -23,7 +23,7 @@ def utc(text: str) -> int:
 
 async def add_event(app, owner_id: int, title="Jam", days=1, **fields) -> int:
     data = {"title": title, "start_datetime": clock.now() + int(days * DAY), **fields}
-    return (await events.create_event(app.db, owner_id, data)).id
+    return (await events.create_event(app.instance, owner_id, data)).id
 
 
 async def stored(app, event_id: int):

@@ -58,7 +58,7 @@ async def delivered_types(instance) -> list[str]:
 async def test_a_friends_event_arrives_is_updated_and_deleted(friends):
     alice, bob = await friends()
     start = clock.now() + DAY
-    event = await events.create_event(alice.instance.db, alice.id, {
+    event = await events.create_event(alice.instance.inst, alice.id, {
         "title": "Jazz night", "start_datetime": start, "end_datetime": start + 7200, "timezone": "Europe/Rome",
         "description": "Bring <friends>\nand chairs", "place_name": "The Cellar", "place_address": "1 Via Roma",
         "tags": ["jazz", "live music"]})
@@ -76,11 +76,11 @@ async def test_a_friends_event_arrives_is_updated_and_deleted(friends):
     shown = (await bob.browser.get(f"/events/remote/{row['id']}")).text
     assert f"From their instance, {alice.instance.domain}" in shown and "Bring &lt;friends&gt;<br>and chairs" in shown
 
-    await events.update_event(alice.instance.db, event.id, alice.id, {"title": "Jazz night, moved", "tags": "jazz"})
+    await events.update_event(alice.instance.inst, event.id, alice.id, {"title": "Jazz night, moved", "tags": "jazz"})
     await eventually(lambda: _titles_are(bob, ["Jazz night, moved"]))
     assert (await bob.instance.db.fetchval("SELECT tags FROM remote_events")) == "jazz"
 
-    await events.delete_event(alice.instance.db, event.id, alice.id)
+    await events.delete_event(alice.instance.inst, event.id, alice.id)
     await eventually(lambda: _titles_are(bob, []))
     await eventually(lambda: all_delivered(alice.instance))
     assert await delivered_types(alice.instance) == ["Follow", "Accept", "Create", "Update", "Delete"]
@@ -97,9 +97,9 @@ async def test_a_new_friends_event_reaches_the_notification_seam_once(friends, m
         told.append((user_ids, author.acct, event_id, url))
     monkeypatch.setattr(event_federation, "on_remote_event_created", record)
     alice, bob = await friends()
-    event = await events.create_event(alice.instance.db, alice.id, {"title": "Jam", "start_datetime": clock.now() + DAY})
+    event = await events.create_event(alice.instance.inst, alice.id, {"title": "Jam", "start_datetime": clock.now() + DAY})
     await eventually(lambda: remote_titles(bob))
-    await events.update_event(alice.instance.db, event.id, alice.id, {"title": "Jam!"})
+    await events.update_event(alice.instance.inst, event.id, alice.id, {"title": "Jam!"})
     await eventually(lambda: _titles_are(bob, ["Jam!"]))
     stored = await bob.instance.db.fetchval("SELECT id FROM remote_events")
     assert told == [([bob.id], alice.acct, stored, f"{alice.instance.base}/events/{event.id}")]
@@ -113,13 +113,13 @@ async def _titles_are(person, titles) -> bool:
 async def test_drafts_send_nothing_and_unpublishing_deletes(friends):
     alice, bob = await friends()
     queued = await alice.instance.count("SELECT count(*) FROM deliveries")
-    draft = await events.create_event(alice.instance.db, alice.id, {"title": "Draft", "published": False,
+    draft = await events.create_event(alice.instance.inst, alice.id, {"title": "Draft", "published": False,
                                                                     "start_datetime": clock.now() + DAY})
-    await events.update_event(alice.instance.db, draft.id, alice.id, {"title": "Still a draft"})
+    await events.update_event(alice.instance.inst, draft.id, alice.id, {"title": "Still a draft"})
     assert await alice.instance.count("SELECT count(*) FROM deliveries") == queued
-    await events.update_event(alice.instance.db, draft.id, alice.id, {"published": True})
+    await events.update_event(alice.instance.inst, draft.id, alice.id, {"published": True})
     await eventually(lambda: _titles_are(bob, ["Still a draft"]))
-    await events.update_event(alice.instance.db, draft.id, alice.id, {"published": False})
+    await events.update_event(alice.instance.inst, draft.id, alice.id, {"published": False})
     await eventually(lambda: _titles_are(bob, []))
 
 
@@ -127,7 +127,7 @@ async def test_drafts_send_nothing_and_unpublishing_deletes(friends):
 async def test_only_the_author_may_update_or_delete(friends):
     alice, bob = await friends()
     carol = await alice.instance.person("carol")  # on alice's instance, not the author
-    event = await events.create_event(alice.instance.db, alice.id, {"title": "Mine", "start_datetime": clock.now() + DAY})
+    event = await events.create_event(alice.instance.inst, alice.id, {"title": "Mine", "start_datetime": clock.now() + DAY})
     await eventually(lambda: remote_titles(bob))
     uri = f"{alice.instance.base}/events/{event.id}"
     forged = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Update", "actor": carol.actor,
@@ -174,7 +174,7 @@ async def test_the_events_actor_takes_a_follow_and_delivers_events(instances):
     # A checked the events actor's signature, fetching its document and key from B.
     assert await a.count("SELECT count(*) FROM remote_actors WHERE uri = ?", (events_actor,)) == 1
 
-    event = await events.create_event(b.db, bob.id, {"title": "Open air", "start_datetime": clock.now() + DAY,
+    event = await events.create_event(b.inst, bob.id, {"title": "Open air", "start_datetime": clock.now() + DAY,
                                                      "tags": ["outdoors"]})
     await eventually(lambda: all_delivered(b))
     rows = await b.db.fetchall("SELECT user_id, recipient, inbox, activity FROM deliveries ORDER BY id")
@@ -191,16 +191,16 @@ async def test_the_events_actor_takes_a_follow_and_delivers_events(instances):
     assert (await signed_post(carol, f"{b.base}/inbox", undo)).code == 202
     assert await b.count("SELECT count(*) FROM event_followers") == 0
     queued = await b.count("SELECT count(*) FROM deliveries")
-    await events.create_event(b.db, bob.id, {"title": "After", "start_datetime": clock.now() + DAY})
+    await events.create_event(b.inst, bob.id, {"title": "After", "start_datetime": clock.now() + DAY})
     assert await b.count("SELECT count(*) FROM deliveries") == queued
 
 
 @pytest.mark.gen_test
-async def test_event_page_answers_activitystreams_to_who_asks(app, browser, make_user, db, base_url):
+async def test_event_page_answers_activitystreams_to_who_asks(app, browser, make_user, db, base_url, inst):
     alice = await make_user("alice")
-    event = await events.create_event(db, alice, {"title": "Jam", "start_datetime": 1906804800,
+    event = await events.create_event(inst, alice, {"title": "Jam", "start_datetime": 1906804800,
                                                   "timezone": "Europe/Rome", "end_datetime": 1906812000})
-    draft = await events.create_event(db, alice, {"title": "D", "start_datetime": 1906804800, "published": False})
+    draft = await events.create_event(inst, alice, {"title": "D", "start_datetime": 1906804800, "published": False})
     for accept in (AP, 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'):
         r = await browser.get(f"/events/{event.id}", headers={"Accept": accept})
         assert r.code == 200 and r.headers["Content-Type"] == AP and "Accept" in r.headers["Vary"]

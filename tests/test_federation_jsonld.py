@@ -83,21 +83,21 @@ async def test_the_icon_answers_with_the_image_it_announces(browser, make_user):
 MZ, SCHEMA = "https://joinmobilizon.org/ns#", "http://schema.org#"
 
 
-async def published_event(make_user, db):
+async def published_event(make_user, db, inst):
     from gancio_like.services import events
     alice = await make_user("alice")
-    event = await events.create_event(db, alice, {
+    event = await events.create_event(inst, alice, {
         "title": "Jazz night", "description": "Bring friends\nand chairs", "start_datetime": 1906804800,
         "end_datetime": 1906812000, "timezone": "Europe/Rome", "place_name": "The Cellar",
         "place_address": "1 Via Roma", "tags": ["jazz", "live music"]})
-    await events.update_event(db, event.id, alice, {"title": "Jazz night!"})
+    await events.update_event(inst, event.id, alice, {"title": "Jazz night!"})
     await db.execute("UPDATE events SET updated_at = created_at + 60 WHERE id = ?", (event.id,))
     return await events.get_event(db, event.id)
 
 
 @pytest.mark.gen_test
-async def test_every_event_term_survives_expansion(browser, make_user, db, base_url):
-    event = await published_event(make_user, db)
+async def test_every_event_term_survives_expansion(browser, make_user, db, base_url, inst):
+    event = await published_event(make_user, db, inst)
     doc = (await browser.get(f"/events/{event.id}", headers={"Accept": AP})).json()
     node = expand(doc)
     url, owner = f"{base_url}/events/{event.id}", f"{base_url}/users/alice"
@@ -125,9 +125,9 @@ async def test_every_event_term_survives_expansion(browser, make_user, db, base_
 
 
 @pytest.mark.gen_test
-async def test_event_activities_survive_expansion(app, make_user, db):
+async def test_event_activities_survive_expansion(app, make_user, db, inst):
     from gancio_like.federation import event_objects
-    event = await published_event(make_user, db)
+    event = await published_event(make_user, db, inst)
     actor = f"{app.cfg.issuer}/actor/events"
     for kind in ("Create", "Update", "Delete"):
         sent = event_objects.activity(app.cfg.issuer, kind, actor, event, "UTC")
@@ -141,8 +141,8 @@ async def test_event_activities_survive_expansion(app, make_user, db):
 
 
 @pytest.mark.gen_test
-async def test_every_events_actor_term_survives_expansion(browser, make_user, db, base_url):
-    await published_event(make_user, db)
+async def test_every_events_actor_term_survives_expansion(browser, make_user, db, base_url, inst):
+    await published_event(make_user, db, inst)
     doc = (await browser.get("/actor/events", headers={"Accept": AP})).json()
     node = expand(doc)
     url = f"{base_url}/actor/events"

@@ -23,7 +23,7 @@ def config_overrides():
 
 
 @pytest.fixture
-def seeded(app, make_user, db):
+def seeded(app, make_user, db, inst):
     """alice (zone unset) and bob (Asia/Tokyo), with events of every kind → {title: id}."""
     async def seed():
         alice, bob = await make_user("alice"), await make_user("bob")
@@ -41,7 +41,7 @@ def seeded(app, make_user, db):
             (alice, "Long ago, no end", now - 2 * DAY, {}),
             (alice, "Secret draft", now + DAY, {"published": False, "tags": ["jazz"]}),
         ]:
-            made[title] = (await events.create_event(db, owner, {"title": title, "start_datetime": start,
+            made[title] = (await events.create_event(inst, owner, {"title": title, "start_datetime": start,
                                                                  **fields})).id
         return made
     return seed
@@ -81,10 +81,10 @@ async def test_instance_calendar_holds_upcoming_published_events(app, browser, s
 
 
 @pytest.mark.gen_test
-async def test_times_are_the_events_moments(app, browser, make_user, db):
+async def test_times_are_the_events_moments(app, browser, make_user, db, inst):
     alice = await make_user("alice")
     start = clock.now() + DAY
-    await events.create_event(db, alice, {"title": "T", "start_datetime": start, "timezone": "Europe/Rome",
+    await events.create_event(inst, alice, {"title": "T", "start_datetime": start, "timezone": "Europe/Rome",
                                           "end_datetime": start + 5400})
     [event] = vevents((await browser.get("/feed/events.ics")).body).values()
     assert event["DTSTART"].dt.timestamp() == start and event["DTEND"].dt.timestamp() == start + 5400
@@ -146,7 +146,7 @@ async def test_pages_link_their_feeds(browser, seeded):
 
 
 @pytest.mark.gen_test
-async def test_conditional_get_answers_304_until_the_feed_changes(browser, seeded, db, monkeypatch):
+async def test_conditional_get_answers_304_until_the_feed_changes(browser, seeded, db, monkeypatch, inst):
     made = await seeded()
     for path in ("/feed/events.ics", "/feed/events.rss", "/u/alice/events.ics", f"/events/{made['Plain']}.ics"):
         first = await browser.get(path)
@@ -161,7 +161,7 @@ async def test_conditional_get_answers_304_until_the_feed_changes(browser, seede
     first = await browser.get("/feed/events.ics")
     later = clock.now() + 5
     monkeypatch.setattr(clock, "now", lambda: later)
-    await events.update_event(db, made["Plain"], await db.fetchval("SELECT id FROM users WHERE username = 'alice'"),
+    await events.update_event(inst, made["Plain"], await db.fetchval("SELECT id FROM users WHERE username = 'alice'"),
                               {"title": "Plain, renamed"})
     changed = await browser.get("/feed/events.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert changed.code == 200 and "Plain, renamed" in vevents(changed.body)
@@ -170,19 +170,19 @@ async def test_conditional_get_answers_304_until_the_feed_changes(browser, seede
 
 
 @pytest.mark.gen_test
-async def test_a_deleted_event_leaves_the_feed_and_changes_its_validators(browser, seeded, db, monkeypatch):
+async def test_a_deleted_event_leaves_the_feed_and_changes_its_validators(browser, seeded, db, monkeypatch, inst):
     made = await seeded()
     first = await browser.get("/feed/events.ics")
     monkeypatch.setattr(clock, "now", lambda t=clock.now() + 5: t)
     alice = await db.fetchval("SELECT id FROM users WHERE username = 'alice'")
-    await events.delete_event(db, made["Plain"], alice)
+    await events.delete_event(inst, made["Plain"], alice)
     r = await browser.get("/feed/events.ics", headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert r.code == 200 and "Plain" not in vevents(r.body)
     assert r.headers["ETag"] != first.headers["ETag"]
 
 
 @pytest.mark.gen_test
-async def test_two_versions_within_one_second_never_pass_for_each_other(browser, seeded, db, monkeypatch):
+async def test_two_versions_within_one_second_never_pass_for_each_other(browser, seeded, db, monkeypatch, inst):
     """HTTP dates have whole seconds: a second version made in the same second must not be
     taken as the first by If-Modified-Since."""
     made = await seeded()
@@ -190,7 +190,7 @@ async def test_two_versions_within_one_second_never_pass_for_each_other(browser,
     monkeypatch.setattr(clock, "now", lambda: frozen)
     first = await browser.get("/u/alice/events.ics")
     alice = await db.fetchval("SELECT id FROM users WHERE username = 'alice'")
-    await events.delete_event(db, made["Plain"], alice)
+    await events.delete_event(inst, made["Plain"], alice)
     second = await browser.get("/u/alice/events.ics")
     assert second.headers["Last-Modified"] == first.headers["Last-Modified"] == formatdate(frozen, usegmt=True)
     r = await browser.get("/u/alice/events.ics", headers={"If-Modified-Since": first.headers["Last-Modified"]})

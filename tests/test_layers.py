@@ -2,6 +2,7 @@
 
     app, cli, workers  →  handlers  →  services  →  oauth | federation  →  storage  →  leaf modules
                           plugins (the plugin API) → handlers, services;  handlers → plugin_host, openapi
+                          handlers, services  →  instance (what they are handed)  →  federation, plugin_host
 
 Each group below says which groups it may import besides itself; nothing else may be
 imported, so a handler cannot reach past the services into storage, the protocols do
@@ -33,6 +34,7 @@ GROUPS = {
     "gancio_like.oauth": "oauth",
     "gancio_like.federation": "federation",
     "gancio_like.plugin_host": "plugin_host",
+    "gancio_like.instance": "instance",
     "gancio_like.client": "client",
     "gancio_like.services": "services",
     "gancio_like.openapi": "openapi",
@@ -47,10 +49,11 @@ MAY_IMPORT = {
     "oauth": {"storage", "leaf"},    # protocol code, one module per RFC
     "federation": {"storage", "leaf"},
     "plugin_host": {"storage", "leaf"},  # discovery, loading, migrations, notification dispatch
+    "instance": {"federation", "plugin_host", "storage", "leaf"},  # the running instance's parts, built by app
     "client": {"leaf"},              # the client library behind `fync login`
-    "services": {"oauth", "federation", "storage", "leaf"},  # domain rules
+    "services": {"instance", "oauth", "federation", "storage", "leaf"},  # domain rules
     "openapi": {"oauth", "leaf"},    # the published document
-    "handlers": {"services", "oauth", "federation", "openapi", "plugin_host", "leaf"},  # thin HTTP edge
+    "handlers": {"services", "instance", "oauth", "federation", "openapi", "plugin_host", "leaf"},  # thin HTTP edge
     "plugins": {"handlers", "services", "leaf"},  # what plugin authors import (record_notification is a service)
     "top": set(GROUPS.values()),     # app, cli, workers: wire everything together
 }
@@ -141,6 +144,9 @@ def test_every_group_has_its_rule():
     ("gancio_like.validation", "gancio_like.errors", None),
     ("gancio_like.plugins", "gancio_like.handlers.api", None),
     ("gancio_like.cli", "gancio_like.handlers.api", None),
+    ("gancio_like.services.friends", "gancio_like.instance", None),
+    ("gancio_like.instance", "gancio_like.services.friends", "instance may not import services"),
+    ("gancio_like.storage.store", "gancio_like.instance", "storage may not import instance"),
 ])
 def test_the_rule_itself(module, target, why):
     assert against_the_flow(module, target) == why

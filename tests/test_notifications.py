@@ -288,7 +288,7 @@ async def test_a_remote_request_and_its_acceptance_are_notified(tmp_path):
                                         (user_id, kind))
         await eventually(lambda: told(b, bob.id, "friend_request"))
         [request] = (await bob.call("/api/friends/requests")).json()["incoming"]
-        n = await notify.list_notifications(b.db, b.app.cursors, b.domain, bob.id, 10, None)
+        n = await notify.list_notifications(b.inst, b.app.cursors, bob.id, 10, None)
         assert [(x.type, x.actor.acct, x.actor.username, x.object_id) for x in n[0]] == [
             ("friend_request", alice.acct, None, request["id"])]
         assert (await bob.call(f"/api/friends/requests/{request['id']}/accept", "POST")).code == 200
@@ -316,12 +316,12 @@ async def test_a_remote_friends_event_is_notified_with_its_title(tmp_path):
         alice, bob = await a.person("alice"), await b.person("bob")
         await befriend(alice, bob)
         start = clock.now() + 86400
-        await events.create_event(a.db, alice.id, {"title": "Jam session", "start_datetime": start})
+        await events.create_event(a.inst, alice.id, {"title": "Jam session", "start_datetime": start})
 
         async def told():
             return await b.count("SELECT count(*) FROM notifications WHERE type = 'friend_event'")
         await eventually(told)
-        items, _ = await notify.list_notifications(b.db, b.app.cursors, b.domain, bob.id, 10, None)
+        items, _ = await notify.list_notifications(b.inst, b.app.cursors, bob.id, 10, None)
         [n] = [x for x in items if x.type == "friend_event"]
         stored = await b.db.fetchval("SELECT id FROM remote_events")
         assert (n.actor.acct, n.actor.username, n.object_id, n.url) == (alice.acct, None, stored,
@@ -329,7 +329,7 @@ async def test_a_remote_friends_event_is_notified_with_its_title(tmp_path):
         from gancio_like.services import notification_texts as texts
         ctx = await texts.context(b.db, [n], b.app.notification_types, "UTC")
         assert texts.text(n, ctx).body.startswith("Jam session, ")
-        await events.update_event(a.db, (await a.db.fetchval("SELECT id FROM events")), alice.id, {"title": "Jam!"})
+        await events.update_event(a.inst, (await a.db.fetchval("SELECT id FROM events")), alice.id, {"title": "Jam!"})
         await eventually(lambda: _remote_title_is(b, "Jam!"))
         assert await told() == 1  # an update tells nobody
     finally:

@@ -80,15 +80,14 @@ async def test_ranked_by_shared_interests_and_mutual_friends(browser, make_user,
 
 
 @pytest.mark.gen_test
-async def test_pending_requests_either_way_exclude(make_user, db, app):
-    domain = app.cfg.domain
+async def test_pending_requests_either_way_exclude(make_user, db, inst):
     ids = await users(make_user, db, alice="jazz", bob="jazz", carol="jazz", dave="jazz")
-    await friends.send_request(db, domain, ids["alice"], "bob")    # outgoing
-    await friends.send_request(db, domain, ids["carol"], "alice")  # incoming
+    await friends.send_request(inst, ids["alice"], "bob")    # outgoing
+    await friends.send_request(inst, ids["carol"], "alice")  # incoming
     names = [s.user.username for s in await suggestions.suggest(db, ids["alice"], 20)]
     assert names == ["dave"]
     incoming = await db.fetchval("SELECT id FROM friend_requests WHERE from_user_id = ?", (ids["carol"],))
-    await friends.decline_request(db, domain, ids["alice"], incoming)  # declined: suggested again
+    await friends.decline_request(inst, ids["alice"], incoming)  # declined: suggested again
     names = [s.user.username for s in await suggestions.suggest(db, ids["alice"], 20)]
     assert names == ["carol", "dave"]
 

@@ -54,11 +54,6 @@ class Federation:
             self.worker = None
 
 
-def of(db) -> Federation | None:
-    """The instance's Federation, which the app hangs on its database (app.py), if any."""
-    return getattr(db, "federation", None)
-
-
 # Ids and URLs from other instances are stored and indexed, and PostgreSQL's indexes take
 # at most ~2.7 KB a row: longer ones are refused (Mastodon's are ~100 bytes).
 MAX_ID_BYTES = 1024

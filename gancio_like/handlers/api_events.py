@@ -115,7 +115,7 @@ class EventsHandler(EventApiHandler):
     @idempotent
     async def post(self) -> None:
         """Create an event (JSON or form)."""
-        event = await events.create_event(self.db, self.caller_id, self.event_fields())
+        event = await events.create_event(self.instance, self.caller_id, self.event_fields())
         self.set_header("Location", f"{self.cfg.issuer}/api/events/{event.id}")
         self.write_json(event_json(self.cfg, event), 201)
 
@@ -136,13 +136,13 @@ class EventHandler(EventApiHandler):
     @requires_scope("event:write")
     async def put(self, event_id: str) -> None:
         """Change some fields of your event."""
-        event = await events.update_event(self.db, int(event_id), self.caller_id, self.event_fields())
+        event = await events.update_event(self.instance, int(event_id), self.caller_id, self.event_fields())
         self.write_json(event_json(self.cfg, event))
 
     @requires_scope("event:write")
     async def delete(self, event_id: str) -> None:
         """Delete your event."""
-        await events.delete_event(self.db, int(event_id), self.caller_id)
+        await events.delete_event(self.instance, int(event_id), self.caller_id)
         self.set_status(204)
         self.finish()
 

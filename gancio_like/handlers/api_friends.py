@@ -62,7 +62,7 @@ class FriendsHandler(ApiHandler):
     async def get(self) -> None:
         limit = parse_limit(self.get_query_argument("limit", None))
         position = self.fync.cursors.decode(self.get_query_argument("cursor", None))
-        items, after = await friends.list_friends(self.db, self.cfg.domain, self.current_user.id,
+        items, after = await friends.list_friends(self.instance, self.current_user.id,
                                                   limit, position)
         self.write_json({"items": [friend_json(self.cfg, f) for f in items],
                          "next_cursor": None if after is None else self.fync.cursors.encode(after)})
@@ -78,7 +78,7 @@ class FriendRequestsHandler(ApiHandler):
 
     @requires_scope("friends:read")
     async def get(self) -> None:
-        incoming, outgoing = await friends.list_requests(self.db, self.cfg.domain, self.current_user.id)
+        incoming, outgoing = await friends.list_requests(self.instance, self.current_user.id)
         self.write_json({"incoming": [request_json(self.cfg, r) for r in incoming],
                          "outgoing": [request_json(self.cfg, r) for r in outgoing]})
 
@@ -86,7 +86,7 @@ class FriendRequestsHandler(ApiHandler):
     @idempotent
     async def post(self) -> None:
         to = self.json_body()["to"]
-        request = await friends.send_request(self.db, self.cfg.domain, self.current_user.id, to)
+        request = await friends.send_request(self.instance, self.current_user.id, to)
         self.write_json(request_json(self.cfg, request), 201)
 
 
@@ -100,7 +100,7 @@ class FriendRequestActionHandler(ApiHandler):
     @requires_scope("friends:write")
     @idempotent
     async def post(self, request_id: str) -> None:
-        request = await friends.REQUEST_ACTIONS[self.action](self.db, self.cfg.domain, self.current_user.id,
+        request = await friends.REQUEST_ACTIONS[self.action](self.instance, self.current_user.id,
                                                              int(request_id))
         self.write_json(request_json(self.cfg, request))
 
@@ -128,7 +128,7 @@ class FriendHandler(ApiHandler):
     async def delete(self, acct: str) -> None:
         """Remove a friend (both ways; on another instance too)."""
         validation.check(acct, ACCT, "acct")
-        await friends.remove_friend(self.db, self.cfg.domain, self.current_user.id, acct)
+        await friends.remove_friend(self.instance, self.current_user.id, acct)
         self.set_status(204)
         self.finish()
 

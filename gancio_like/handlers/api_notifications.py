@@ -69,7 +69,7 @@ class NotificationsHandler(ApiHandler):
         """Your notifications, newest first."""
         user = self.current_user
         limit = parse_limit(self.get_query_argument("limit", None))
-        items, after = await notify.list_notifications(self.db, self.fync.cursors, self.cfg.domain, user.id, limit,
+        items, after = await notify.list_notifications(self.instance, self.fync.cursors, user.id, limit,
                                               self.get_query_argument("cursor", None))
         ctx = await texts.context(self.db, items, self.fync.notification_types, texts.zone_of(user, self.cfg))
         self.write_json({"items": [notification_json(self.cfg.issuer, n, texts.text(n, ctx)) for n in items],

@@ -59,6 +59,11 @@ class BaseHandler(tornado.web.RequestHandler):
         return self.application
 
     @property
+    def instance(self):
+        """What services take when they need more than the database (gancio_like/instance.py)."""
+        return self.application.instance
+
+    @property
     def db(self):
         return self.application.db
 

@@ -24,7 +24,7 @@ class WebFingerHandler(JsonHandler):
         if not resource:
             raise ValidationError("the resource parameter is required, e.g. acct:alice@" + self.cfg.domain,
                                   field="resource")
-        body = await discovery.webfinger(self.db, self.cfg, resource, self.get_query_arguments("rel"))
+        body = await discovery.webfinger(self.instance, resource, self.get_query_arguments("rel"))
         self.set_header("Content-Type", JRD_TYPE)
         self.finish(json.dumps(body))
 
@@ -40,7 +40,7 @@ class NodeInfoHandler(JsonHandler):
     """`GET /nodeinfo/2.1`: software, protocols, user counts, signup, the OAuth metadata URL."""
 
     async def get(self) -> None:
-        body = await discovery.nodeinfo(self.db, self.cfg)
+        body = await discovery.nodeinfo(self.instance)
         self.set_header("Content-Type", f'application/json; profile="{discovery.NODEINFO_SCHEMA}#"')
         self.finish(json.dumps(body))
 

@@ -93,7 +93,7 @@ class EventNewHandler(EventPageHandler):
     async def post(self) -> None:
         form = self.submitted_form()
         try:
-            event = await events.create_event(self.db, self.user_id, event_input(form, self.zone))
+            event = await events.create_event(self.instance, self.user_id, event_input(form, self.zone))
         except ValidationError as exc:
             return self.render_form(form, error=exc.description)
         self.redirect(f"/events/{event.id}", status=303)
@@ -105,7 +105,7 @@ class EventDetailHandler(EventPageHandler):
     async def get(self, event_id: str) -> None:
         self.set_header("Vary", "Accept")
         if wants_activity_json(self.request.headers.get("Accept")):
-            document = await event_federation.event_document(self.db, self.cfg, int(event_id))
+            document = await event_federation.event_document(self.instance, int(event_id))
             self.set_header("Content-Type", ACTIVITY_JSON)
             return self.finish(json.dumps(document, separators=(",", ":")))
         event = await events.get_event(self.db, int(event_id), self.user_id)
@@ -129,7 +129,7 @@ class EventEditHandler(EventPageHandler):
     async def post(self, event_id: str) -> None:
         form = self.submitted_form()
         try:
-            await events.update_event(self.db, int(event_id), self.user_id, event_input(form, self.zone))
+            await events.update_event(self.instance, int(event_id), self.user_id, event_input(form, self.zone))
         except ValidationError as exc:
             return self.render_form(form, event_id, exc.description)
         self.redirect(f"/events/{event_id}", status=303)
@@ -142,7 +142,7 @@ class EventDeleteHandler(EventPageHandler):
         if confirmed(self, Ask(f"Delete “{event.title}”?",
                                "It is removed for everyone who could see it. This cannot be undone.", "Delete event",
                                back=f"/events/{event.id}")):
-            await events.delete_event(self.db, event.id, self.user_id)
+            await events.delete_event(self.instance, event.id, self.user_id)
             self.redirect("/events", status=303)
 
 
@@ -161,7 +161,7 @@ class ProfileHandler(EventPageHandler):
             except ValidationError as exc:
                 self.set_status(400)
                 error = exc.description
-        relation = await friends.relation(self.db, self.cfg.domain, self.user_id, user.id) if self.user_id else ""
+        relation = await friends.relation(self.instance, self.user_id, user.id) if self.user_id else ""
         self.render("profile.html", person=user, page=page, relation=relation, domain=domain or "", error=error,
                     next_url=next_link(f"/u/{user.username}", {}, page))
 

@@ -20,7 +20,7 @@ from .base import JsonHandler
 class FederationHandler(JsonHandler):
     @property
     def federation(self):
-        return self.application.federation
+        return self.instance.federation
 
     def write_activity_json(self, document: dict) -> None:
         self.set_header("Content-Type", ACTIVITY_JSON)
@@ -75,7 +75,7 @@ class InboxHandler(FederationHandler):
             await actors.local_user(self.federation, name)
         actor, activity = await inbox.verify(self.federation, self.request.method, self.request.uri,
                                              self.request.headers, self.request.body)
-        await receive(self.db, self.cfg.issuer, actor, activity)
+        await receive(self.instance, actor, activity)
         self.set_status(202)
         self.finish()
 

@@ -90,24 +90,24 @@ class FeedHandler(PageHandler):
 
 class InstanceCalendarHandler(FeedHandler):
     async def get(self) -> None:
-        body = await feeds.instance_calendar(self.db, self.cfg, self.get_argument("tag", None))
+        body = await feeds.instance_calendar(self.instance, self.get_argument("tag", None))
         self.send_feed(body, ICS_MEDIA_TYPE)
 
 
 class InstanceRssHandler(FeedHandler):
     async def get(self) -> None:
-        body = await feeds.instance_rss(self.db, self.cfg, self.get_argument("tag", None))
+        body = await feeds.instance_rss(self.instance, self.get_argument("tag", None))
         self.send_feed(body, RSS_MEDIA_TYPE)
 
 
 class PersonCalendarHandler(FeedHandler):
     async def get(self, username: str) -> None:
-        self.send_feed(await feeds.person_calendar(self.db, self.cfg, username), ICS_MEDIA_TYPE)
+        self.send_feed(await feeds.person_calendar(self.instance, username), ICS_MEDIA_TYPE)
 
 
 class EventCalendarHandler(FeedHandler):
     async def get(self, event_id: str) -> None:
-        self.send_feed(await feeds.event_calendar(self.db, self.cfg, int(event_id)), ICS_MEDIA_TYPE)
+        self.send_feed(await feeds.event_calendar(self.instance, int(event_id)), ICS_MEDIA_TYPE)
 
 
 ROUTES = [

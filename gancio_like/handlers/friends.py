@@ -26,10 +26,10 @@ class FriendsBase(PageHandler):
     """Renders the page: for GET /friends, and for a form whose action was refused."""
 
     async def show(self, error: str | None = None, name: str = "") -> None:
-        me, domain = self.current_user, self.cfg.domain
+        me = self.current_user
         position = self.fync.cursors.decode(self.get_query_argument("cursor", None))
-        mine, after = await friends.list_friends(self.db, domain, me.id, FRIENDS_SHOWN, position)
-        incoming, outgoing = await friends.list_requests(self.db, domain, me.id)
+        mine, after = await friends.list_friends(self.instance, me.id, FRIENDS_SHOWN, position)
+        incoming, outgoing = await friends.list_requests(self.instance, me.id)
         people = await suggestions.suggest(self.db, me.id, PEOPLE_SHOWN)
         self.render("friends.html", friends=mine, incoming=incoming, outgoing=outgoing, people=people,
                     reasons=suggestions.reasons, name=name, error=error,
@@ -64,7 +64,7 @@ class SendRequestForm(FriendsBase):
     @tornado.web.authenticated
     async def post(self) -> None:
         name = self.get_body_argument("name", "")
-        await self.act(friends.send_request(self.db, self.cfg.domain, self.current_user.id, name),
+        await self.act(friends.send_request(self.instance, self.current_user.id, name),
                        "sent", name)
 
 
@@ -75,7 +75,7 @@ class RequestActionForm(FriendsBase):
     @tornado.web.authenticated
     async def post(self, request_id: str, action: str) -> None:
         service = friends.REQUEST_ACTIONS[action]
-        await self.act(service(self.db, self.cfg.domain, self.current_user.id, int(request_id)), DONE[action])
+        await self.act(service(self.instance, self.current_user.id, int(request_id)), DONE[action])
 
 
 class RemoveFriendForm(FriendsBase):
@@ -83,15 +83,15 @@ class RemoveFriendForm(FriendsBase):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        me, domain = self.current_user.id, self.cfg.domain
+        me = self.current_user.id
         try:
-            acct = await friends.friend_acct(self.db, domain, me, self.get_body_argument("acct", ""))
+            acct = await friends.friend_acct(self.instance, me, self.get_body_argument("acct", ""))
         except FyncError as exc:
             return await self.refuse(exc)
         if confirmed(self, Ask(f"Remove {acct} from your friends?",
                                "You stop being friends on both sides. To be friends again, "
                                "one of you sends a new friend request.", "Remove friend", back="/friends")):
-            await self.act(friends.remove_friend(self.db, domain, me, acct), "removed")
+            await self.act(friends.remove_friend(self.instance, me, acct), "removed")
 
 
 ROUTES = [

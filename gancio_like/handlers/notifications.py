@@ -18,7 +18,7 @@ class NotificationsPage(PageHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         me = self.current_user
-        items, after = await notify.list_notifications(self.db, self.fync.cursors, self.cfg.domain, me.id, SHOWN,
+        items, after = await notify.list_notifications(self.instance, self.fync.cursors, me.id, SHOWN,
                                               self.get_query_argument("cursor", None))
         ctx = await texts.context(self.db, items, self.fync.notification_types, self.zone)
         self.render("notifications.html", items=[(n, texts.text(n, ctx)) for n in items], next_cursor=after,

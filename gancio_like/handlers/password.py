@@ -25,8 +25,7 @@ class ForgotHandler(PageHandler):
         except ValidationError as exc:
             self.set_status(400)
             return self.render("password_forgot.html", sent=False, mail=True, login="", error=exc.description)
-        self.fync.background.spawn(password_reset.request_link(self.db, self.fync.mailer, self.cfg.issuer,
-                                                               self.cfg.instance.name, login),
+        self.fync.background.spawn(password_reset.request_link(self.instance, self.fync.mailer, login),
                                    "a password reset request")
         self.redirect("/password/forgot?sent=1", status=303)
 

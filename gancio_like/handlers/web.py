@@ -18,7 +18,7 @@ class HomeHandler(PageHandler):
         if self.current_user is None:
             upcoming = await events.list_events(self.db, self.fync.cursors, limit=str(home.SHOWN))
             return self.render("home.html", home=None, upcoming=upcoming.items)
-        found = await home.home(self.db, self.cfg.domain, self.current_user)
+        found = await home.home(self.instance, self.current_user)
         self.render("home.html", home=found, steps=found.first_steps(self.current_user),
                     reasons=suggestions.reasons, notice=NOTICES.get(self.get_query_argument("done", "")))
 

@@ -8,8 +8,8 @@ from .. import __version__
 from ..config import Config
 from ..errors import NotFound, ValidationError
 from ..federation import actors, events_actor
+from ..instance import Instance
 from ..storage import users as user_store
-from ..storage.db import Database
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
@@ -18,12 +18,12 @@ APPLICATION_REL = "https://www.w3.org/ns/activitystreams#Application"  # FEP-267
 _ACCT = re.compile(r"acct:([^@\s/]+)@([^@\s/]+)")
 
 
-async def webfinger(db: Database, cfg: Config, resource: str, rels: list[str]) -> dict:
+async def webfinger(inst: Instance, resource: str, rels: list[str]) -> dict:
     """The JRD of the local user `resource` names; ValidationError if malformed, NotFound if nobody."""
-    name = webfinger_name(cfg, resource)
-    if name != events_actor.NAME and await user_store.get_user_by_name(db, name) is None:
+    name = webfinger_name(inst.cfg, resource)
+    if name != events_actor.NAME and await user_store.get_user_by_name(inst.db, name) is None:
         raise NotFound("user")
-    return jrd(cfg, name, rels)
+    return jrd(inst.cfg, name, rels)
 
 
 def webfinger_name(cfg: Config, resource: str) -> str:
@@ -56,9 +56,9 @@ def jrd(cfg: Config, username: str, rels: list[str]) -> dict:
             "links": [link for link in links if not rels or link["rel"] in rels]}
 
 
-async def nodeinfo(db: Database, cfg: Config) -> dict:
+async def nodeinfo(inst: Instance) -> dict:
     """NodeInfo 2.1. Active counts equal the total: Fync keeps no per-user activity log yet."""
-    total = await user_store.count_users(db)
+    cfg, total = inst.cfg, await user_store.count_users(inst.db)
     users = {"total": total, "activeMonth": total, "activeHalfyear": total}
     return {
         "version": "2.1",

@@ -13,12 +13,13 @@ friends (on_remote_event_created).
 """
 from __future__ import annotations
 
-from .. import clock, federation
+from .. import clock
 from ..errors import Forbidden, NotFound
-from ..federation import Federation, delivery, events_actor
+from ..federation import delivery, events_actor
 from ..federation.actors import actor_url
 from ..federation.event_objects import IncomingEvent, activity, event_object
 from ..federation.events_actor import IncomingFollow
+from ..instance import Instance
 from ..models import Event
 from ..storage import events as event_store
 from ..storage import federation as store
@@ -32,11 +33,6 @@ from . import notify
 UNENDED_FOR = 86400  # as services/feeds.py
 
 
-def _federation(db) -> Federation | None:
-    fed = federation.of(db)
-    return fed if fed is not None and fed.enabled else None
-
-
 def change_kind(before: Event | None, after: Event | None) -> str | None:
     """What a change of an event is to the fediverse: Create, Update, Delete, or nothing."""
     was, now = before is not None and before.published, after is not None and after.published
@@ -45,32 +41,32 @@ def change_kind(before: Event | None, after: Event | None) -> str | None:
     return "Delete" if was else None
 
 
-async def announce(tx: Transaction, db: Database, before: Event | None, after: Event | None) -> None:
+async def announce(tx: Transaction, inst: Instance, before: Event | None, after: Event | None) -> None:
     """Queue the activity an event change means, to the owner's remote friends and the
     events actor's followers (nothing when federation is off or the event is a draft)."""
-    fed, kind = _federation(db), change_kind(before, after)
-    if fed is None or kind is None:
+    kind = change_kind(before, after)
+    if inst.federating is None or kind is None:
         return
-    event, zone = after if kind != "Delete" else before, fed.cfg.instance.timezone
-    owner = actor_url(fed.issuer, event.owner)
+    event, zone, issuer = after if kind != "Delete" else before, inst.cfg.instance.timezone, inst.issuer
+    owner = actor_url(issuer, event.owner)
     friends = await friend_store.list_remote_friend_accts(tx, event.owner_id)
     if friends:
-        sent = activity(fed.issuer, kind, owner, event, zone)
+        sent = activity(issuer, kind, owner, event, zone)
         for acct in friends:
             await delivery.queue(tx, event.owner_id, acct, sent)
     followers = await store.list_event_followers(tx)
     if followers:
-        sent = activity(fed.issuer, kind, events_actor.actor_url(fed.issuer), event, zone)
+        sent = activity(issuer, kind, events_actor.actor_url(issuer), event, zone)
         for follower in followers:
             await delivery.queue(tx, None, follower.acct, sent, follower.inbox)
 
 
-async def event_document(db: Database, cfg, event_id: int) -> dict:
+async def event_document(inst: Instance, event_id: int) -> dict:
     """`GET /events/ID` as ActivityStreams: the published event's `Event` (a draft is 404)."""
-    event = await event_store.get_event(db, event_id)
+    event = await event_store.get_event(inst.db, event_id)
     if event is None or not event.published:
         raise NotFound("event")
-    return event_object(cfg.issuer, event, cfg.instance.timezone)
+    return event_object(inst.issuer, event, inst.cfg.instance.timezone)
 
 
 async def upcoming_remote_events(db: Database, tag: str | None, limit: int = 20) -> list:
@@ -88,30 +84,29 @@ async def remote_event(db: Database, event_id: int):
 
 # -- the events actor's followers ---------------------------------------------------------------
 
-async def receive_follow(db: Database, incoming: IncomingFollow) -> None:
+async def receive_follow(inst: Instance, incoming: IncomingFollow) -> None:
     """A Follow of the events actor is accepted at once; an Undo of it unfollows."""
-    fed = _federation(db)
-    if fed is None:
+    if inst.federating is None:
         return
     follower = incoming.actor
-    async with db.transaction() as tx:
+    async with inst.db.transaction() as tx:
         if not await store.insert_seen(tx, incoming.activity_id, follower.uri, clock.now()):
             return
         if incoming.kind == "Undo":
             await store.delete_event_follower(tx, follower.uri)
             return
         await store.insert_event_follower(tx, follower.uri, incoming.follow_id, clock.now())
-        answer = events_actor.accept(fed.issuer, incoming.follow_id, follower.uri)
+        answer = events_actor.accept(inst.issuer, incoming.follow_id, follower.uri)
         await delivery.queue(tx, None, follower.acct, answer, follower.inbox)
 
 
 # -- friends' events ----------------------------------------------------------------------------
 
-async def receive_event(db: Database, incoming: IncomingEvent) -> None:
+async def receive_event(inst: Instance, incoming: IncomingEvent) -> None:
     """Store, update or delete a remote event; 403 when the sender is not its author."""
-    if _federation(db) is None:
+    if inst.federating is None:
         return
-    async with db.transaction() as tx:
+    async with inst.db.transaction() as tx:
         if not await store.insert_seen(tx, incoming.activity_id, incoming.actor.uri, clock.now()):
             return
         stored = await remote_store.get_remote_event_by_uri(tx, incoming.uri)

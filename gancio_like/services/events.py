@@ -15,6 +15,7 @@ from ..notifications import EventCreated
 from ..pagination import Cursors, parse_limit
 from ..storage import events as event_store
 from ..storage import users as user_store
+from ..instance import Instance
 from ..storage.db import Database
 from . import event_federation
 from . import notify
@@ -100,39 +101,39 @@ async def profile(db: Database, cursors: Cursors, username: str,
 
 # -- writing -------------------------------------------------------------------------------
 
-async def create_event(db: Database, owner_id: int, data: dict) -> Event:
+async def create_event(inst: Instance, owner_id: int, data: dict) -> Event:
     """A new event; plugins hear of it (drafts too) once it is committed."""
     values = {**DEFAULTS, **_clean(data, partial=False)}
     _check_times(values)
-    async with db.transaction() as tx:
+    async with inst.db.transaction() as tx:
         event_id = await event_store.insert_event(tx, owner_id, values, clock.now())
         tx.notify(EventCreated, event_id=event_id, owner_id=owner_id, title=values["title"])
         event = await event_store.get_event(tx, event_id)
-        await event_federation.announce(tx, db, None, event)
+        await event_federation.announce(tx, inst, None, event)
         await notify.event_published(tx, None, event)
         return event
 
 
-async def update_event(db: Database, event_id: int, user_id: int, data: dict) -> Event:
+async def update_event(inst: Instance, event_id: int, user_id: int, data: dict) -> Event:
     """Change the fields `data` names (a partial update); the owner only, who is
     checked first, so a stranger learns nothing from what the checks would say."""
-    async with db.transaction() as tx:
+    async with inst.db.transaction() as tx:
         event = _check_owner(await event_store.get_event(tx, event_id), user_id)
         changes = _clean(data, partial=True)
         values = {**{name: getattr(event, name) for name in FIELDS}, **changes}
         _check_times(values)
         await event_store.update_event(tx, event_id, values, clock.now())
         changed = await event_store.get_event(tx, event_id)
-        await event_federation.announce(tx, db, event, changed)
+        await event_federation.announce(tx, inst, event, changed)
         await notify.event_published(tx, event, changed)
         return changed
 
 
-async def delete_event(db: Database, event_id: int, user_id: int) -> None:
-    async with db.transaction() as tx:
+async def delete_event(inst: Instance, event_id: int, user_id: int) -> None:
+    async with inst.db.transaction() as tx:
         event = _check_owner(await event_store.get_event(tx, event_id), user_id)
         await event_store.delete_event(tx, event_id)
-        await event_federation.announce(tx, db, event, None)
+        await event_federation.announce(tx, inst, event, None)
 
 
 # -- checking input ------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from .. import clock
 from ..errors import NotFound
 from ..feeds import Site
+from ..instance import Instance
 from ..storage import events as event_store
 from ..storage import users as user_store
-from ..storage.db import Database
 from .events import tag_filter
 
 UNENDED_FOR = 86400
@@ -27,36 +27,36 @@ def site(cfg) -> Site:
     return Site(cfg.issuer, cfg.domain, cfg.instance.timezone)
 
 
-async def instance_calendar(db: Database, cfg, tag: str | None) -> bytes:
+async def instance_calendar(inst: Instance, tag: str | None) -> bytes:
     tag = tag_filter(tag)
-    events = await event_store.list_unended(db, clock.now(), UNENDED_FOR, tag)
+    events = await event_store.list_unended(inst.db, clock.now(), UNENDED_FOR, tag)
     from ..feeds import ics  # imported on first use: see gancio_like/feeds
-    return await ics.calendar(events, site(cfg), _title(cfg, tag))
+    return await ics.calendar(events, site(inst.cfg), _title(inst.cfg, tag))
 
 
-async def instance_rss(db: Database, cfg, tag: str | None) -> bytes:
+async def instance_rss(inst: Instance, tag: str | None) -> bytes:
     tag = tag_filter(tag)
-    events = await event_store.list_unended(db, clock.now(), UNENDED_FOR, tag, limit=RSS_ITEMS)
-    link = f"{cfg.issuer}/feed/events.rss" + (f"?{urlencode({'tag': tag})}" if tag else "")
+    events = await event_store.list_unended(inst.db, clock.now(), UNENDED_FOR, tag, limit=RSS_ITEMS)
+    link = f"{inst.cfg.issuer}/feed/events.rss" + (f"?{urlencode({'tag': tag})}" if tag else "")
     from ..feeds import rss
-    return rss.feed(events, site(cfg), _title(cfg, tag), link, cfg.instance.description)
+    return rss.feed(events, site(inst.cfg), _title(inst.cfg, tag), link, inst.cfg.instance.description)
 
 
-async def person_calendar(db: Database, cfg, username: str) -> bytes:
-    user = await user_store.get_user_by_name(db, username)
+async def person_calendar(inst: Instance, username: str) -> bytes:
+    user = await user_store.get_user_by_name(inst.db, username)
     if user is None:
         raise NotFound("user")
-    events = await event_store.list_unended(db, clock.now(), UNENDED_FOR, owner_id=user.id)
+    events = await event_store.list_unended(inst.db, clock.now(), UNENDED_FOR, owner_id=user.id)
     from ..feeds import ics
-    return await ics.calendar(events, site(cfg), f"{user.shown_name} · {cfg.instance.name}")
+    return await ics.calendar(events, site(inst.cfg), f"{user.shown_name} · {inst.cfg.instance.name}")
 
 
-async def event_calendar(db: Database, cfg, event_id: int) -> bytes:
-    event = await event_store.get_event(db, event_id)
+async def event_calendar(inst: Instance, event_id: int) -> bytes:
+    event = await event_store.get_event(inst.db, event_id)
     if event is None or not event.published:
         raise NotFound("event")
     from ..feeds import ics
-    return await ics.calendar([event], site(cfg), event.title)
+    return await ics.calendar([event], site(inst.cfg), event.title)
 
 
 def _title(cfg, tag: str | None) -> str:

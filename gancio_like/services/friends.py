@@ -23,17 +23,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import clock, federation
+from .. import clock
 from ..errors import Conflict, NotFound, ValidationError
 from ..federation import Federation, activities, delivery
 from ..federation.activities import Incoming
 from ..federation.actors import actor_url
+from ..instance import Instance
 from ..models import Friend, FriendRequest, User
 from ..notifications import FriendshipCreated
 from ..storage import federation as federation_store
 from ..storage import friends as store
 from ..storage import users as user_store
-from ..storage.db import Database, Transaction
+from ..storage.db import Transaction
 from . import notify
 
 NAME = re.compile(r"[a-z0-9_.-]{1,64}")
@@ -67,21 +68,15 @@ def parse_acct(domain: str, text: str) -> tuple[str, str | None]:
     return name, host or None
 
 
-async def find_party(db: Database, domain: str, text: str, missing: str = "user") -> Party:
+async def find_party(inst: Instance, text: str, missing: str = "user") -> Party:
     """The person `text` names; a local name nobody has is NotFound(`missing`)."""
-    name, host = parse_acct(domain, text)
+    name, host = parse_acct(inst.domain, text)
     if host is not None:
         return Party(f"{name}@{host}", None)
-    user = await user_store.get_user_by_name(db, name)
+    user = await user_store.get_user_by_name(inst.db, name)
     if user is None:
         raise NotFound(missing)
-    return Party(f"{name}@{domain}", user.id)
-
-
-def _federation(db: Database) -> Federation | None:
-    """The instance's federation when it is on: activities are queued only then."""
-    fed = federation.of(db)
-    return fed if fed is not None and fed.enabled else None
+    return Party(f"{name}@{inst.domain}", user.id)
 
 
 def _actor(fed: Federation, local_acct: str) -> str:
@@ -89,23 +84,23 @@ def _actor(fed: Federation, local_acct: str) -> str:
     return actor_url(fed.issuer, local_acct.partition("@")[0])
 
 
-async def send_request(db: Database, domain: str, me_id: int, to: str) -> FriendRequest:
+async def send_request(inst: Instance, me_id: int, to: str) -> FriendRequest:
     """Ask someone to be friends; if they already asked, that is a yes to their request."""
-    other = await find_party(db, domain, to)
+    other = await find_party(inst, to)
     if other.user_id == me_id:
         raise ValidationError("you cannot send a friend request to yourself", "to")
-    fed = _federation(db)
+    fed = inst.federating
     if other.remote and fed is None:
         raise ValidationError(f"{other.acct} is on another instance, and this instance does not "
                               "federate: friends on other instances are turned off here", "to")
-    async with db.transaction() as tx:
-        await _check_not_linked(tx, domain, me_id, other)
-        theirs = await store.get_pending_request(tx, domain, other.user_id, other.remote, me_id, None)
+    async with inst.db.transaction() as tx:
+        await _check_not_linked(tx, inst.domain, me_id, other)
+        theirs = await store.get_pending_request(tx, inst.domain, other.user_id, other.remote, me_id, None)
         if theirs is not None:
-            return await _accept(tx, domain, theirs.id, me_id, fed)
+            return await _accept(tx, inst, theirs.id, me_id)
         follow_id = activities.new_id(fed.issuer) if other.remote else None
         request_id = await store.insert_request(tx, me_id, other.user_id, other.remote, clock.now(), follow_id)
-        request = await store.get_request(tx, domain, request_id)
+        request = await store.get_request(tx, inst.domain, request_id)
         if other.remote:
             await _follow(tx, fed, request, follow_id)
         else:
@@ -127,17 +122,16 @@ async def _check_not_linked(tx: Transaction, domain: str, me_id: int, other: Par
         raise Conflict(f"you already sent {other.acct} a friend request; it is waiting for an answer")
 
 
-async def accept_request(db: Database, domain: str, me_id: int, request_id: int) -> FriendRequest:
+async def accept_request(inst: Instance, me_id: int, request_id: int) -> FriendRequest:
     """The recipient says yes: both sides become friends in the same transaction."""
-    async with db.transaction() as tx:
-        return await _accept(tx, domain, request_id, me_id, _federation(db))
+    async with inst.db.transaction() as tx:
+        return await _accept(tx, inst, request_id, me_id)
 
 
-async def _accept(tx: Transaction, domain: str, request_id: int, me_id: int,
-                  fed: Federation | None) -> FriendRequest:
-    now = clock.now()
+async def _accept(tx: Transaction, inst: Instance, request_id: int, me_id: int) -> FriendRequest:
+    now, fed = clock.now(), inst.federating
     changed = await store.update_request_decided(tx, request_id, me_id, "accepted", now)
-    request = await _settled(tx, domain, request_id, changed, me_id, recipient=True)
+    request = await _settled(tx, inst.domain, request_id, changed, me_id, recipient=True)
     await _befriend(tx, request, now)
     await notify.request_accepted(tx, request)
     if request.from_user_id is None and fed is not None:
@@ -168,21 +162,21 @@ async def _follow_back(tx: Transaction, fed: Federation, request: FriendRequest,
     await _follow(tx, fed, await store.get_request(tx, fed.domain, mine), follow_id)
 
 
-async def decline_request(db: Database, domain: str, me_id: int, request_id: int) -> FriendRequest:
-    fed = _federation(db)
-    async with db.transaction() as tx:
+async def decline_request(inst: Instance, me_id: int, request_id: int) -> FriendRequest:
+    fed = inst.federating
+    async with inst.db.transaction() as tx:
         changed = await store.update_request_decided(tx, request_id, me_id, "declined", clock.now())
-        request = await _settled(tx, domain, request_id, changed, me_id, recipient=True)
+        request = await _settled(tx, inst.domain, request_id, changed, me_id, recipient=True)
         if request.from_user_id is None and fed is not None:
             await _answer(tx, fed, request, "Reject")
         return request
 
 
-async def cancel_request(db: Database, domain: str, me_id: int, request_id: int) -> FriendRequest:
-    fed = _federation(db)
-    async with db.transaction() as tx:
+async def cancel_request(inst: Instance, me_id: int, request_id: int) -> FriendRequest:
+    fed = inst.federating
+    async with inst.db.transaction() as tx:
         changed = await store.update_request_cancelled(tx, request_id, me_id, clock.now())
-        request = await _settled(tx, domain, request_id, changed, me_id, recipient=False)
+        request = await _settled(tx, inst.domain, request_id, changed, me_id, recipient=False)
         if request.to_user_id is None and fed is not None:
             follow_id = await store.get_request_activity_id(tx, request.id)
             await _undo(tx, fed, request.from_user_id, request.from_acct, request.to_acct, follow_id)
@@ -219,24 +213,24 @@ async def _befriend(tx: Transaction, request: FriendRequest, since: int) -> None
     tx.notify(FriendshipCreated, user_acct=request.from_acct, friend_acct=request.to_acct)
 
 
-async def remove_friend(db: Database, domain: str, me_id: int, acct: str) -> None:
+async def remove_friend(inst: Instance, me_id: int, acct: str) -> None:
     """End a friendship, both ways (with a remote friend: their instance is told, `_part`)."""
-    other = await find_party(db, domain, acct, missing="friend")
-    fed = _federation(db) if other.remote else None
-    me = await user_store.get_user(db, me_id) if fed else None
-    async with db.transaction() as tx:
+    other = await find_party(inst, acct, missing="friend")
+    fed = inst.federating if other.remote else None
+    me = await user_store.get_user(inst.db, me_id) if fed else None
+    async with inst.db.transaction() as tx:
         if not await store.delete_friendship(tx, me_id, other.user_id, other.remote):
             raise NotFound("friend")
         if other.user_id is not None:
             await store.delete_friendship(tx, other.user_id, me_id, None)
         if fed is not None and me is not None:
-            await _part(tx, fed, me_id, f"{me.username}@{domain}", other.remote)
+            await _part(tx, fed, me_id, f"{me.username}@{inst.domain}", other.remote)
 
 
-async def friend_acct(db: Database, domain: str, me_id: int, text: str) -> str:
+async def friend_acct(inst: Instance, me_id: int, text: str) -> str:
     """The acct of the friend `text` names (before asking to remove them); NotFound if none."""
-    other = await find_party(db, domain, text, missing="friend")
-    if await store.get_friendship_since(db, me_id, other.user_id, other.remote) is None:
+    other = await find_party(inst, text, missing="friend")
+    if await store.get_friendship_since(inst.db, me_id, other.user_id, other.remote) is None:
         raise NotFound("friend")
     return other.acct
 
@@ -250,11 +244,11 @@ async def _part(tx: Transaction, fed: Federation, user_id: int, my_acct: str, th
         await _reply(tx, fed, user_id, my_acct, their_acct, theirs, "Reject")
 
 
-async def list_friends(db: Database, domain: str, me_id: int, limit: int,
+async def list_friends(inst: Instance, me_id: int, limit: int,
                        position: dict | None) -> tuple[list[Friend], dict | None]:
     """A page of friends, newest first, and the position after it (None on the last page)."""
     after = None if position is None else _friends_key(position)
-    friends, key = await store.list_friends(db, domain, me_id, limit, after)
+    friends, key = await store.list_friends(inst.db, inst.domain, me_id, limit, after)
     return friends, (None if key is None else {"since": key[0], "id": key[1]})
 
 
@@ -266,15 +260,16 @@ def _friends_key(position: dict) -> tuple[int, int]:
     return since, row_id
 
 
-async def list_requests(db: Database, domain: str, me_id: int) -> tuple[list[FriendRequest], list[FriendRequest]]:
+async def list_requests(inst: Instance, me_id: int) -> tuple[list[FriendRequest], list[FriendRequest]]:
     """Pending requests (incoming, outgoing), newest first, at most REQUESTS_SHOWN each."""
-    return (await store.list_incoming_requests(db, domain, me_id, REQUESTS_SHOWN),
-            await store.list_outgoing_requests(db, domain, me_id, REQUESTS_SHOWN))
+    return (await store.list_incoming_requests(inst.db, inst.domain, me_id, REQUESTS_SHOWN),
+            await store.list_outgoing_requests(inst.db, inst.domain, me_id, REQUESTS_SHOWN))
 
 
-async def relation(db: Database, domain: str, me_id: int, other_id: int) -> str:
+async def relation(inst: Instance, me_id: int, other_id: int) -> str:
     """What `other_id` is to `me_id`, for their profile's button: "self", "friends",
     "asked" (I sent a request), "asking" (they sent me one) or "" (none of these)."""
+    db, domain = inst.db, inst.domain
     if me_id == other_id:
         return "self"
     if await store.get_friendship_since(db, me_id, other_id, None) is not None:
@@ -288,13 +283,13 @@ async def relation(db: Database, domain: str, me_id: int, other_id: int) -> str:
 
 # -- activities from other instances (SPEC §6) --------------------------------------------------
 
-async def receive(db: Database, incoming: Incoming) -> None:
+async def receive(inst: Instance, incoming: Incoming) -> None:
     """Apply a verified activity from another instance, once per activity id."""
-    fed = _federation(db)
+    fed = inst.federating
     if fed is None:
         return
-    user = None if incoming.username is None else await user_store.get_user_by_name(db, incoming.username)
-    async with db.transaction() as tx:
+    user = None if incoming.username is None else await user_store.get_user_by_name(inst.db, incoming.username)
+    async with inst.db.transaction() as tx:
         if not await federation_store.insert_seen(tx, incoming.key, incoming.actor.uri, clock.now()):
             return  # delivered before: it already did what it does
         await RECEIVERS[incoming.kind](tx, fed, incoming, user)

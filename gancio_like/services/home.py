@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import clock
+from ..instance import Instance
 from ..models import Event, FriendRequest, RemoteEvent, Suggestion, User
 from ..storage import events as event_store
 from ..storage import friends as friend_store
@@ -30,8 +31,9 @@ class Home:
                 "friends": self.friend_count > 0}
 
 
-async def home(db: Database, domain: str, user: User) -> Home:
-    incoming, _ = await friends.list_requests(db, domain, user.id)
+async def home(inst: Instance, user: User) -> Home:
+    db = inst.db
+    incoming, _ = await friends.list_requests(inst, user.id)
     return Home(incoming[:SHOWN], await coming_events(db, user.id), await suggestions.suggest(db, user.id, SHOWN),
                 await friend_store.count_friends(db, user.id))
 

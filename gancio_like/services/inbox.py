@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from ..federation import event_objects, events_actor
 from ..federation.activities import parse as parse_friendship
-from ..storage.db import Database
+from ..instance import Instance
 from ..storage.federation import RemoteActor
 from . import event_federation, friends
 
 
-async def receive(db: Database, issuer: str, actor: RemoteActor, activity: dict) -> None:
-    follow = events_actor.parse(issuer, actor, activity)
+async def receive(inst: Instance, actor: RemoteActor, activity: dict) -> None:
+    follow = events_actor.parse(inst.issuer, actor, activity)
     if follow is not None:
-        return await event_federation.receive_follow(db, follow)
-    friendship = parse_friendship(issuer, actor, activity)
+        return await event_federation.receive_follow(inst, follow)
+    friendship = parse_friendship(inst.issuer, actor, activity)
     if friendship is not None:
-        return await friends.receive(db, friendship)
+        return await friends.receive(inst, friendship)
     about_event = event_objects.parse(actor, activity)
     if about_event is not None:
-        await event_federation.receive_event(db, about_event)
+        await event_federation.receive_event(inst, about_event)

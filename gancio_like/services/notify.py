@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .. import clock
 from ..errors import ValidationError
+from ..instance import Instance
 from ..models import Event, FriendRequest, Notification
 from ..notification_types import TYPE
 from ..pagination import Cursors
@@ -85,8 +86,8 @@ async def event_published(tx: Transaction, before: Event | None, after: Event) -
 
 # -- reading -----------------------------------------------------------------------------------
 
-async def list_notifications(db: Database, cursors: Cursors, domain: str, user_id: int, limit: int,
-                    cursor: str | None) -> tuple[list[Notification], str | None]:
+async def list_notifications(inst: Instance, cursors: Cursors, user_id: int, limit: int,
+                             cursor: str | None) -> tuple[list[Notification], str | None]:
     """A page of the person's notifications, newest first, and the cursor of the next (or None)."""
     position = cursors.decode(cursor)
     before = None
@@ -94,7 +95,7 @@ async def list_notifications(db: Database, cursors: Cursors, domain: str, user_i
         before = position.get("n")
         if type(before) is not int or set(position) != {"n"}:
             raise ValidationError("cursor is not one this list gave out", "cursor")
-    rows = await store.list_notifications(db, domain, user_id, limit + 1, before)
+    rows = await store.list_notifications(inst.db, inst.domain, user_id, limit + 1, before)
     items = rows[:limit]
     return items, (cursors.encode({"n": items[-1].id}) if len(rows) > limit else None)
 

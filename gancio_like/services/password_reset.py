@@ -19,6 +19,7 @@ import secrets
 
 from .. import clock
 from ..errors import ValidationError
+from ..instance import Instance
 from ..mail import Mailer, compose
 from ..models import User
 from ..storage import password_resets as store
@@ -50,8 +51,9 @@ def check_login(text: str) -> str:
     return text
 
 
-async def request_link(db: Database, mailer: Mailer, issuer: str, instance: str, login: str) -> None:
+async def request_link(inst: Instance, mailer: Mailer, login: str) -> None:
     """In the background: if `login` names an account with an email, mail it a link."""
+    db, issuer, instance = inst.db, inst.issuer, inst.cfg.instance.name
     user = await user_store.get_user_by_login(db, login if "@" in login else login.lower())
     if user is None or not user.email:
         return

@@ -29,7 +29,7 @@ from typing import Any, Iterable
 import aiosqlite
 
 from .errors import Conflict, StorageError, Unavailable
-from .store import EpochCache, Store, Transaction
+from .store import EpochCache, Listeners, Store, Transaction
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -49,8 +49,8 @@ class Database(Store):
     dialect = "sqlite"
     BEGIN = ("BEGIN IMMEDIATE",)  # take the write lock now: no lock upgrade can fail later
 
-    def __init__(self, path: Path):
-        super().__init__()
+    def __init__(self, path: Path, listeners: Listeners | None = None):
+        super().__init__(listeners)
         self.path = Path(path)
         self._reader: aiosqlite.Connection | None = None
         self._conn: sqlite3.Connection | None = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 from ..config import Config
 from .db import Database
 from .pg import PgDatabase, is_postgres_url, redact
+from .store import Listeners
 
 
-def database_for(cfg: Config) -> Database | PgDatabase:
-    """The (not yet opened) database `cfg` names."""
+def database_for(cfg: Config, listeners: Listeners | None = None) -> Database | PgDatabase:
+    """The (not yet opened) database `cfg` names; `listeners` hear of what commits (plugins)."""
     if is_postgres_url(cfg.database.url):
-        return PgDatabase(cfg.database.url)
-    return Database(cfg.database_path)
+        return PgDatabase(cfg.database.url, listeners=listeners)
+    return Database(cfg.database_path, listeners)
 
 
 def describe(cfg: Config) -> str:

@@ -36,7 +36,7 @@ from typing import Any, Iterable
 import asyncpg
 
 from .errors import Conflict, StorageError, Unavailable
-from .store import EpochCache, Store, Transaction
+from .store import EpochCache, Listeners, Store, Transaction
 
 log = logging.getLogger("fync.db")
 
@@ -118,8 +118,8 @@ class PgDatabase(Store):
     # Every write transaction starts so: the lock serializes writers across processes.
     BEGIN = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
-    def __init__(self, url: str, pool_size: int = 10):
-        super().__init__()
+    def __init__(self, url: str, pool_size: int = 10, listeners: Listeners | None = None):
+        super().__init__(listeners)
         self.url, self.pool_size = url, pool_size
         self._pool: asyncpg.Pool | None = None  # reads
         self._writer: asyncpg.Connection | None = None

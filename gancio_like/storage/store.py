@@ -29,6 +29,16 @@ class Row(Protocol):
 
     def __getitem__(self, key: int | str) -> Any: ...
 
+
+class Listeners(Protocol):
+    """Who hears of committed changes (the plugin host, given when the database is made):
+    the hooks someone listens to, and how to tell them."""
+
+    def wanted(self) -> frozenset[str]: ...
+
+    def notify(self, notification) -> None: ...
+
+
 MAX_GROUP = 64  # write bodies sharing one COMMIT at most
 
 
@@ -60,15 +70,14 @@ class Store:
 
     BEGIN: tuple[str, ...] = ()  # the statements that open a write transaction
 
-    def __init__(self):
+    def __init__(self, listeners: Listeners | None = None):
         self._write_lock = asyncio.Lock()
         self._queue: list[tuple[Callable, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
         self.caches: dict[str, EpochCache] = {}
         self._caches_on = True  # PostgreSQL turns them off while it cannot hear other processes
-        # Set by the plugin host: the hook names someone listens to, and how to tell them.
-        self.wanted: frozenset[str] = frozenset()
-        self.dispatch = None
+        self.wanted: frozenset[str] = listeners.wanted() if listeners else frozenset()
+        self._dispatch = listeners.notify if listeners else None
 
     def cache(self, name: str) -> EpochCache:
         cache = self.caches.get(name)  # not setdefault: that would build a cache per call
@@ -94,7 +103,7 @@ class Store:
         if tx.invalidates:
             self.invalidate()
         for notification in tx.notifications:
-            self.dispatch(notification)
+            self._dispatch(notification)
 
     # -- the write contract -----------------------------------------------------------
     @contextlib.asynccontextmanager
