@@ -28,7 +28,7 @@ GROUPS = {
                      "gancio_like.scopes", "gancio_like.clock", "gancio_like.timezones", "gancio_like.avatars",
                      "gancio_like.jsonstrict", "gancio_like.config", "gancio_like.validation",
                      "gancio_like.pagination", "gancio_like.hookspecs", "gancio_like.accesslog",
-                     "gancio_like.proxies", "gancio_like.httpguard", "gancio_like.net",
+                     "gancio_like.proxies", "gancio_like.httpguard", "gancio_like.net", "gancio_like.leased_worker",
                      "gancio_like.storage.errors"], "leaf"),
     "gancio_like.storage": "storage",
     "gancio_like.oauth": "oauth",

@@ -23,11 +23,11 @@ leaves leases that run out, after which another worker retries the rows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
 from .. import clock, net
+from ..leased_worker import LeasedWorker
 from ..storage import federation as store
 from ..storage import users as user_store
 from ..storage.db import Transaction
@@ -71,82 +71,28 @@ def is_final(status: int | None) -> bool:
     return status is not None and 400 <= status < 500 and status not in (408, 429)
 
 
-class DeliveryWorker:
-    """Sends due deliveries until stopped; `run_once()` does one round (tests)."""
+class DeliveryWorker(LeasedWorker):
+    """Sends due deliveries until stopped, at most BATCH at once and one per recipient;
+    `run_once()` does one round (tests). The loop is leased_worker.py's."""
+
+    log, kind = log, "delivery"
 
     def __init__(self, fed: Federation, poll_interval: float = POLL_INTERVAL, base_delay: int = RETRY_BASE,
                  give_up_after: int = GIVE_UP_AFTER):
-        self.fed, self.db = fed, fed.db
-        self.poll_interval, self.base_delay, self.give_up_after = poll_interval, base_delay, give_up_after
-        self._task: asyncio.Task | None = None
+        super().__init__(fed.db, poll_interval, base_delay, give_up_after)
+        self.fed = fed
         self._cleaned_at = 0
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    async def _round(self) -> int:
+        sent = await self.run_once()
+        await self._clean()
+        return sent
 
-    async def stop(self) -> None:
-        """Stop at once; a delivery cut off mid-way is sent again later (inboxes dedupe by id)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _claim_due(self, tx: Transaction, now: int) -> list[Delivery]:
+        return await store.claim_due_deliveries(tx, self.db.dialect, now, BATCH, now + LEASE)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.run_once()
-                await self._clean()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the worker must outlive any one bad round (disk full, a bug)
-                log.exception("delivery round failed")
-                sent = 0
-            await asyncio.sleep(0 if sent else self.poll_interval)
-
-    async def run_once(self) -> int:
-        """Claim and try every due delivery (at most BATCH, one per recipient); how many were tried."""
-        due = await self._claim()
-        unfinished = {d.id for d in due}
-
-        async def attempt(delivery: Delivery) -> None:
-            await self._attempt(delivery)
-            unfinished.discard(delivery.id)
-        try:
-            # return_exceptions: one failed record must not leave the others running unwatched.
-            outcomes = await asyncio.gather(*(attempt(d) for d in due), return_exceptions=True)
-        except asyncio.CancelledError:  # stop(): the rows cut off are due again now, not at lease end
-            if unfinished:
-                await self._release(sorted(unfinished))
-            raise
-        if unfinished:  # tried, but the outcome could not be recorded
-            await self._release(sorted(unfinished))
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return len(due)
-
-    async def _claim(self) -> list[Delivery]:
-        """Claim the due rows. Stopped meanwhile, the claim commits all the same (the
-        write is already queued): wait for it and give its rows back."""
-        now = clock.now()
-        claiming = asyncio.ensure_future(self.db.write(
-            lambda tx: store.claim_due_deliveries(tx, self.db.dialect, now, BATCH, now + LEASE)))
-        try:
-            return await asyncio.shield(claiming)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                due = await claiming
-                if due:
-                    await self._release([d.id for d in due])
-            raise
-
-    async def _release(self, delivery_ids: list[int]) -> None:
-        """Give claims back; if even that fails, their leases run out instead."""
-        try:
-            await self.db.write(lambda tx: store.release_deliveries(tx, delivery_ids))
-        except Exception:
-            log.exception("could not release deliveries %s; they are retried when their lease ends", delivery_ids)
+    async def _give_back(self, tx: Transaction, ids: list[int]) -> None:
+        await store.release_deliveries(tx, ids)
 
     async def _attempt(self, delivery: Delivery) -> None:
         try:

@@ -20,7 +20,6 @@ Logs name a subscription by id and its push service's host, never the endpoint's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from .. import clock, net, webpush
 from ..federation.delivery import retry_delay
+from ..leased_worker import LeasedWorker
 from ..config import Config
 from ..storage import notifications as notification_store
 from ..storage import push as store
@@ -83,76 +83,26 @@ class Push:
             self.worker = None
 
 
-class PushWorker:
-    """Sends due pushes until stopped; `run_once()` does one round (tests)."""
+class PushWorker(LeasedWorker):
+    """Sends due pushes until stopped, at most BATCH at once; `run_once()` does one round
+    (tests). The loop is leased_worker.py's."""
+
+    log, kind = log, "push"
 
     def __init__(self, db: Database, sender: Sender, poll_interval: float = POLL_INTERVAL,
                  base_delay: int = RETRY_BASE, give_up_after: int = GIVE_UP_AFTER):
-        self.db, self.sender = db, sender
-        self.poll_interval, self.base_delay, self.give_up_after = poll_interval, base_delay, give_up_after
-        self._task: asyncio.Task | None = None
+        super().__init__(db, poll_interval, base_delay, give_up_after)
+        self.sender = sender
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    async def _round(self) -> int:
+        """A look at one index entry first: an idle queue costs no write."""
+        return await self.run_once() if await store.any_due(self.db, clock.now()) else 0
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _claim_due(self, tx, now: int) -> list[PushJob]:
+        return await store.claim_due(tx, self.db.dialect, now, BATCH, now + LEASE)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.run_once() if await store.any_due(self.db, clock.now()) else 0
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the worker must outlive any one bad round (disk full, a bug)
-                log.exception("push round failed")
-                sent = 0
-            await asyncio.sleep(0 if sent else self.poll_interval)
-
-    async def run_once(self) -> int:
-        """Claim and try every due push (at most BATCH); how many were tried."""
-        jobs = await self._claim()
-        unfinished = {job.id for job in jobs}
-
-        async def attempt(job: PushJob) -> None:
-            await self._attempt(job)
-            unfinished.discard(job.id)
-        try:
-            outcomes = await asyncio.gather(*(attempt(j) for j in jobs), return_exceptions=True)
-        except asyncio.CancelledError:  # stop(): give back what was cut off, due again now
-            if unfinished:
-                await self._release(sorted(unfinished))
-            raise
-        if unfinished:
-            await self._release(sorted(unfinished))
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return len(jobs)
-
-    async def _claim(self) -> list[PushJob]:
-        """Claim due rows; stopped meanwhile, the claim still commits: its rows are given back."""
-        now = clock.now()
-        claiming = asyncio.ensure_future(self.db.write(
-            lambda tx: store.claim_due(tx, self.db.dialect, now, BATCH, now + LEASE)))
-        try:
-            return await asyncio.shield(claiming)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                jobs = await claiming
-                if jobs:
-                    await self._release([j.id for j in jobs])
-            raise
-
-    async def _release(self, ids: list[int]) -> None:
-        try:
-            await self.db.write(lambda tx: store.release(tx, ids))
-        except Exception:
-            log.exception("could not release pushes %s; they are retried when their lease ends", ids)
+    async def _give_back(self, tx, ids: list[int]) -> None:
+        await store.release(tx, ids)
 
     async def _attempt(self, job: PushJob) -> None:
         if not job.live:
