@@ -71,6 +71,7 @@ class FyncApplication(tornado.web.Application):
         self.notification_types = NotificationTypes()
         plugins.add_notification_types(self.notification_types)
         self.push = Push(db, push_sender(cfg, vapid_key, self.notification_types))  # serve() runs its worker
+        self._built: dict[str, object] = {}
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,
@@ -93,6 +94,13 @@ class FyncApplication(tornado.web.Application):
     async def on_password_changed(self, tx, user_id: int) -> None:
         """A new password disconnects every app too (SECURITY-CHECKLIST 26)."""
         await tokens.revoke_user_grants(tx, user_id)
+
+    def built(self, name: str, build):
+        """What `build()` makes, made on first use and kept: documents that only change with
+        the process (routes and scopes are fixed once the app serves)."""
+        if name not in self._built:
+            self._built[name] = build()
+        return self._built[name]
 
     @property
     def secure(self) -> bool:

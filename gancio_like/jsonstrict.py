@@ -42,5 +42,14 @@ def parse_json(body: bytes):
     return data
 
 
+def parse_object(body: bytes) -> dict:
+    """`parse_json` for what must be an object (a request body, an activity, a fetched
+    document). Raises ValueError saying what is wrong."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")

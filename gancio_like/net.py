@@ -42,7 +42,7 @@ from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 from . import __version__
 from .errors import FetchError
-from .jsonstrict import parse_json
+from .jsonstrict import parse_object
 
 USER_AGENT = f"Fync/{__version__}"
 # The well-known NAT64 prefix (RFC 6052) embeds an IPv4 address in its last 32 bits.
@@ -89,12 +89,9 @@ async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max
     body, response_headers = await fetch_bytes(url, allow_private=allow_private, timeout=timeout,
                                                max_bytes=max_bytes, accept=accept, headers=headers)
     try:
-        document = parse_json(body)
+        return parse_object(body), response_headers
     except ValueError as exc:
         raise FetchError(f"the answer is not acceptable JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise FetchError("the answer is JSON but not an object")
-    return document, response_headers
 
 
 async def fetch_bytes(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes: int = 65536,

@@ -446,7 +446,7 @@ async def test_fetch_limits(docs):
     with pytest.raises(net.FetchError, match="redirect"):
         await net.fetch_json(docs.url("/moved"), allow_private=True)
     docs.serve("/list", [1])
-    with pytest.raises(net.FetchError, match="not an object"):
+    with pytest.raises(net.FetchError, match="must be a JSON object"):
         await net.fetch_json(docs.url("/list"), allow_private=True)
 
 

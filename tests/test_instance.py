@@ -21,11 +21,11 @@ def config_overrides():
     return {("plugins", "paths"): [PLUGINS], ("plugins", "enabled"): ["sample"], ("federation", "enabled"): True}
 
 
-def own_fields(cls: type) -> set[str]:
-    """Every `self.NAME = …` the storage classes behind `cls` write themselves."""
+def own_fields(cls: type, package: str = "gancio_like.storage") -> set[str]:
+    """Every `self.NAME = …` the classes behind `cls` (those of `package`) write themselves."""
     found = set()
     for klass in cls.__mro__:
-        if not klass.__module__.startswith("gancio_like.storage"):
+        if not klass.__module__.startswith(package):
             continue
         tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
         for node in ast.walk(tree):
@@ -37,8 +37,8 @@ def own_fields(cls: type) -> set[str]:
     return found
 
 
-def assignments_to_a_database(path: Path, root: Path = ROOT) -> list[str]:
-    """`db.X = …`, `self.db.X = …`, `app.db.X = …` or setattr(db, …) in a file."""
+def assignments_to_a_database(path: Path, root: Path = ROOT, names: tuple[str, ...] = ("db",)) -> list[str]:
+    """`db.X = …`, `self.db.X = …`, `app.db.X = …` or setattr(db, …) in a file (or to `names`)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         targets = []
@@ -49,9 +49,9 @@ def assignments_to_a_database(path: Path, root: Path = ROOT) -> list[str]:
         for target in targets:
             for leaf in target.elts if isinstance(target, ast.Tuple) else [target]:
                 owner = getattr(leaf, "value", None) if isinstance(leaf, ast.Attribute) else None
-                if (isinstance(owner, ast.Name) and owner.id == "db") or \
-                        (isinstance(owner, ast.Attribute) and owner.attr == "db"):
-                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+                if (isinstance(owner, ast.Name) and owner.id in names) or \
+                        (isinstance(owner, ast.Attribute) and owner.attr in names):
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {leaf.attr}")
     return found
 
 
@@ -61,11 +61,22 @@ def test_nothing_outside_storage_sets_attributes_on_a_database():
     assert [hit for path in files for hit in assignments_to_a_database(path)] == []
 
 
+def test_handlers_hang_nothing_on_the_application():
+    """A handler keeps what it builds once through `self.fync.built(...)`; it may count on
+    the application's own fields (in_flight), never add one."""
+    from gancio_like.app import FyncApplication
+    own = own_fields(FyncApplication, "gancio_like.app")
+    files = sorted(ROOT.joinpath("gancio_like", "handlers").rglob("*.py"))
+    hits = [hit for path in files for hit in assignments_to_a_database(path, names=("fync", "application"))]
+    assert hits and [hit for hit in hits if hit.rpartition(" ")[2] not in own] == []
+
+
 def test_the_static_check_sees_each_kind_of_assignment(tmp_path):
     tried = tmp_path / "wiring.py"
     tried.write_text("db.federation = 1\nself.db.wanted, x = 2, 3\napp.db.dispatch: int = 4\n"
                      "setattr(db, 'x', 5)\ndb.count += 1\ndb2.x = 6\nself.dbx.y = 7\n")
-    assert sorted(int(hit.rpartition(":")[2]) for hit in assignments_to_a_database(tried, tmp_path)) == [1, 2, 3, 4, 5]
+    hits = assignments_to_a_database(tried, tmp_path)
+    assert sorted(int(hit.split(":")[1].split()[0]) for hit in hits) == [1, 2, 3, 4, 5]
 
 
 @pytest.mark.gen_test

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from .. import clock
 from ..errors import FyncError, ValidationError
-from ..jsonstrict import parse_json
+from ..jsonstrict import parse_object
 from ..storage.federation import RemoteActor
 from . import Federation, host_of, message_signatures, signatures
 from .actors import ActorError, actor_for_key
@@ -60,12 +60,9 @@ def _signature(fed: Federation, method: str, target: str, headers: Mapping[str, 
 
 def _activity(body: bytes) -> dict:
     try:
-        activity = parse_json(body)
+        return parse_object(body)
     except ValueError as exc:
         raise ValidationError(f"the body is not acceptable JSON: {exc}") from None
-    if not isinstance(activity, dict):
-        raise ValidationError("the body is not a JSON object")
-    return activity
 
 
 async def _verified_key(fed: Federation, signature) -> RemoteActor:

@@ -13,7 +13,7 @@ from ..errors import ValidationError
 from ..oauth import bearer
 from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, MissingToken
 from ..oauth.params import parse_bearer
-from ..jsonstrict import parse_json
+from ..jsonstrict import parse_object
 from .base import JsonHandler
 
 SCOPE_ATTR = "fync_scope"
@@ -92,11 +92,9 @@ class ApiHandler(JsonHandler):
         if not self.request.body:  # the document marks these bodies required
             raise ValidationError("the body must be a JSON object; it is empty")
         try:
-            data = parse_json(self.request.body)
+            data = parse_object(self.request.body)
         except ValueError as exc:
             raise ValidationError(str(exc), getattr(exc, "field", None)) from None
-        if not isinstance(data, dict):
-            raise ValidationError("the body must be a JSON object")
         declared = (self.openapi or {}).get(self.request.method, {}).get("request")
         if declared is not None:  # what the document says this body is, the server holds it to
             return validation.checked(data, declared)

@@ -34,10 +34,8 @@ class ApiIndexHandler(ApiHandler):
         self.write_json(body)
 
     def _links(self) -> dict[str, str]:
-        # Routes are fixed once the app serves, so the first request builds them.
-        if not hasattr(self.fync, "_api_links"):
-            self.fync._api_links = index_links(self.cfg.issuer, api_routes(self.fync.wildcard_router.rules))
-        return self.fync._api_links
+        return self.fync.built("api links", lambda: index_links(self.cfg.issuer,
+                                                                 api_routes(self.fync.wildcard_router.rules)))
 
 
 def index_links(base: str, routes: list[openapi.Route]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from ..oauth import authorize, cimd, clientauth, introspection, metadata, regist
 from ..oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, OAuthError, RateLimited
 from ..oauth.params import single_params
 from ..services import accounts
-from ..jsonstrict import parse_json
+from ..jsonstrict import parse_object
 from .base import JsonHandler, PageHandler
 
 
@@ -18,10 +18,9 @@ class MetadataHandler(JsonHandler):
     """RFC 8414 document; built once, it only changes with the process."""
 
     def get(self) -> None:
-        if not hasattr(self.fync, "_metadata_json"):
-            self.fync._metadata_json = json.dumps(metadata.server_metadata(self.fync.oauth))
+        document = self.fync.built("metadata", lambda: json.dumps(metadata.server_metadata(self.fync.oauth)))
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(self.fync._metadata_json)
+        self.finish(document)
 
 
 class AuthorizeHandler(PageHandler):
@@ -127,19 +126,15 @@ class RegistrationHandler(JsonHandler):
 
     def json_object(self) -> dict:
         try:
-            data = parse_json(self.request.body)
+            return parse_object(self.request.body)
         except ValueError as exc:
             raise InvalidClientMetadata(str(exc)) from None
-        if not isinstance(data, dict):
-            raise InvalidClientMetadata("the body must be a JSON object")
-        return data
 
     def checked(self, data: dict, body: str) -> dict:
         """`data` if it fits the schema `/api/openapi.json` gives this body, else RFC 7591's error."""
-        if not hasattr(self.fync, "_client_schemas"):  # scopes are fixed once the app serves
-            self.fync._client_schemas = schemas.client_schemas(self.fync.scopes)
+        client_schemas = self.fync.built("client schemas", lambda: schemas.client_schemas(self.fync.scopes))
         try:
-            validation.check(data, self.fync._client_schemas[body])
+            validation.check(data, client_schemas[body])
         except ValidationError as exc:
             refused = InvalidRedirectURI if (exc.field or "").startswith("redirect_uris") else InvalidClientMetadata
             raise refused(exc.description) from None

@@ -31,12 +31,11 @@ class OpenApiHandler(ApiHandler):
 
     @public
     def get(self) -> None:
-        # Routes and scopes are fixed once the app serves, so the first request builds it.
-        if not hasattr(self.fync, "_openapi_json"):
-            doc = openapi.document(self.cfg, self.fync.scopes, api_routes(self.fync.wildcard_router.rules))
-            self.fync._openapi_json = json.dumps(doc, separators=(",", ":"))
+        document = self.fync.built("openapi", lambda: json.dumps(
+            openapi.document(self.cfg, self.fync.scopes, api_routes(self.fync.wildcard_router.rules)),
+            separators=(",", ":")))
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(self.fync._openapi_json)
+        self.finish(document)
 
 
 ROUTES = [(r"/api/openapi\.json", OpenApiHandler)]
