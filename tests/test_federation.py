@@ -259,7 +259,7 @@ async def test_delivery_to_a_stopped_instance_completes_when_it_is_back(instance
     assert row["delivered_at"] is None and row["last_error"]
     b.serve()
     await eventually(lambda: incoming_ids(bob))
-    assert await all_delivered(a)
+    await eventually(lambda: all_delivered(a))  # bob's commit can come before a records the 202
 
 
 @SLOW
