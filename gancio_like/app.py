@@ -17,6 +17,7 @@ from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes, sections
+from .handlers.base import load_catalogs
 from .handlers.feeds import Validators
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .mail import Mailer
@@ -70,6 +71,7 @@ class FyncApplication(tornado.web.Application):
         self.notification_types = NotificationTypes()
         plugins.add_notification_types(self.notification_types)
         self.push = Push(db, push_sender(cfg, vapid_key, self.notification_types))  # serve() runs its worker
+        load_catalogs()  # the pages' languages (handlers/base.py)
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,

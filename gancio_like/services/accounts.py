@@ -14,7 +14,7 @@ import secrets
 
 import argon2
 
-from .. import clock, timezones
+from .. import clock, languages, timezones
 from ..errors import ValidationError
 from ..models import User
 from ..notifications import UserCreated
@@ -110,6 +110,14 @@ def check_zone(name: str | None) -> str:
     return name
 
 
+def check_locale(code: str | None) -> str:
+    """A language setting: one Fync speaks, or "" for the browser's choice."""
+    code = (code or "").strip()
+    if code and not languages.is_language(code):
+        raise ValidationError("language: choose one from the list", "locale")
+    return code
+
+
 async def create_user(db: Database, passwords: Passwords, username: str, password: str,
                       display_name: str = "", admin: bool = False) -> int:
     """A new account; the first one on an empty instance is admin."""
@@ -176,12 +184,15 @@ async def end_session(db: Database, token: str) -> None:
 
 
 async def update_profile(db: Database, user_id: int, display_name: str, bio: str,
-                         interests: str, email: str | None = None, timezone: str | None = None) -> None:
-    """The profile; `email` and `timezone` too unless None (a form without those fields).
-    An address another account has is refused without saying whose."""
+                         interests: str, email: str | None = None, timezone: str | None = None,
+                         locale: str | None = None) -> None:
+    """The profile; `email`, `timezone` and `locale` too unless None (a form without those
+    fields). All are checked before anything is saved. An address another account has is
+    refused without saying whose."""
     tags = parse_interests(interests)
     address = None if email is None else check_email(email)
     zone = None if timezone is None else check_zone(timezone)
+    language = None if locale is None else check_locale(locale)
     try:
         async with db.transaction() as tx:
             await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
@@ -192,6 +203,8 @@ async def update_profile(db: Database, user_id: int, display_name: str, bio: str
                 await user_store.update_email(tx, user_id, address)
             if zone is not None:
                 await user_store.update_timezone(tx, user_id, zone)
+            if language is not None:
+                await user_store.update_locale(tx, user_id, language)
     except storage_errors.Conflict:  # two accounts saving one address at once (users_by_email)
         raise _email_taken() from None
 
