@@ -27,7 +27,9 @@ async def saved_language(db, username: str) -> str:
 
 @pytest.mark.gen_test
 async def test_accept_language_italian_gives_italian_pages(browser):
-    home = text_of(await browser.get("/", headers=ITALIAN))
+    resp = await browser.get("/", headers=ITALIAN)
+    assert "Accept-Language" in resp.headers.get_list("Vary")  # caches keep one copy per language
+    home = text_of(resp)
     assert '<html lang="it">' in home
     assert "Accedi" in home and "Crea un account" in home and "Vai al contenuto" in home
     assert "Log in" not in home

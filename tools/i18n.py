@@ -22,6 +22,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract, extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from gancio_like.languages import LANGUAGES
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "gancio_like"
 LOCALE = PACKAGE / "locale"
@@ -32,7 +34,6 @@ POT = LOCALE / "fync.pot"
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": {1: (1,), 2: (1,), 3: (1, 2)},
             "ValidationError": (1,), "Forbidden": (1,), "Conflict": (1,)}
 TEMPLATE_CODE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
-LANGUAGES = ("en", "it")
 
 
 def extract_tornado(fileobj, keywords, comment_tags, options):
@@ -84,7 +85,13 @@ def write(path: Path, catalog: Catalog) -> None:
 
 
 def extract_pot() -> None:
-    write(POT, extracted())
+    """The .pot anew; its date moves only when its messages do, so a rerun changes nothing."""
+    catalog = extracted()
+    if POT.exists():
+        old = read(POT)
+        if [m.id for m in old] == [m.id for m in catalog]:
+            catalog.creation_date = old.creation_date
+    write(POT, catalog)
 
 
 def update() -> None:
@@ -93,6 +100,7 @@ def update() -> None:
         path = po_path(code)
         catalog = read(path, code) if path.exists() else Catalog(locale=code, domain="fync", project="Fync")
         catalog.update(template, update_header_comment=False)
+        catalog.last_translator = catalog.language_team = "Fync contributors"
         catalog.obsolete.clear()  # a message the code no longer says is no longer needed
         write(path, catalog)
 

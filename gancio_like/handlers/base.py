@@ -157,7 +157,9 @@ class PageHandler(BaseHandler):
         return suggestions.reasons(suggestion, self.locale.translate)
 
     def render(self, template: str, **kwargs) -> None:
-        """An error shown on the page is translated when the catalogs know its words."""
+        """A page is in the reader's language, so caches keep one per Accept-Language; an
+        error shown on it is translated when the catalogs know its words."""
+        self.add_header("Vary", "Accept-Language")
         error = kwargs.get("error")
         kwargs["error"] = self.locale.translate(error) if error else None
         super().render(template, cfg=self.cfg, unread=self.unread, **kwargs)
