@@ -175,5 +175,7 @@ async def test_errors_on_pages_are_translated_and_the_api_stays_english(browser,
     assert resp.code == 401 and "nome utente o password errati" in text_of(resp)
     missing = await browser.get("/password/reset?token=nope", headers=ITALIAN)
     assert missing.code == 400 and "questo link è scaduto o è già stato usato" in text_of(missing)
+    nowhere = await browser.get("/no/such/place", headers=ITALIAN)
+    assert nowhere.code == 404 and "pagina inesistente" in text_of(nowhere)
     api = await http_client.fetch(base_url + "/api/events?past=maybe", headers=ITALIAN, raise_error=False)
     assert api.code == 400 and "past must be true or false" in api.body.decode()

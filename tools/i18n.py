@@ -29,10 +29,11 @@ PACKAGE = REPO / "gancio_like"
 LOCALE = PACKAGE / "locale"
 POT = LOCALE / "fync.pot"
 # Besides gettext's own names: Tornado's `_(singular, plural, count)`, PageHandler's
-# `self._(message, name=value)`, and the errors whose first argument a page shows to
-# people (PageHandler translates it; their API answers stay English).
+# `self._(message, name=value)`, and the errors whose words a page shows to people
+# (PageHandler translates them; their API answers stay English). NotFound("event")
+# says "no such event" (errors.py), so that is the message taken from it.
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": {1: (1,), 2: (1,), 3: (1, 2)},
-            "ValidationError": (1,), "Forbidden": (1,), "Conflict": (1,)}
+            "ValidationError": (1,), "Forbidden": (1,), "Conflict": (1,), "NotFound": (1,)}
 TEMPLATE_CODE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
 
 
@@ -47,11 +48,19 @@ def extract_tornado(fileobj, keywords, comment_tags, options):
             yield line + lineno, funcname, messages, comments
 
 
+def extract_fync_python(fileobj, keywords, comment_tags, options):
+    """Babel's Python extractor, with NotFound's argument read as the message it makes."""
+    for lineno, funcname, messages, comments in extract_python(fileobj, keywords, comment_tags, options):
+        if funcname == "NotFound" and isinstance(messages, str):
+            messages = f"no such {messages}"
+        yield lineno, funcname, messages, comments
+
+
 def sources() -> list[tuple[Path, object]]:
     """Every file messages come from, with its extraction method, in a stable order."""
     python = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
     templates = sorted((PACKAGE / "templates").glob("*.html"))
-    return [(p, "python") for p in python] + [(p, extract_tornado) for p in templates]
+    return [(p, extract_fync_python) for p in python] + [(p, extract_tornado) for p in templates]
 
 
 def extracted() -> Catalog:
