@@ -27,7 +27,7 @@ from .services import housekeeping
 from .services.accounts import Passwords
 from .services.apps import Reveals
 from .services.throttle import throttle_for
-from .storage import migrate, tokens
+from .storage import migrate
 from .storage.db import Database
 from .storage.engine import database_for, dialect, is_postgres
 from .storage.engine import describe as describe_database
@@ -76,10 +76,6 @@ class FyncApplication(tornado.web.Application):
         """Every request passes here first: believe X-Forwarded-* only from a listed proxy."""
         self.proxies.apply(request)
         return super().find_handler(request, **kwargs)
-
-    async def on_password_changed(self, tx, user_id: int) -> None:
-        """A new password disconnects every app too (SECURITY-CHECKLIST 26)."""
-        await tokens.revoke_user_grants(tx, user_id)
 
     @property
     def secure(self) -> bool:

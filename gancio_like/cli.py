@@ -269,14 +269,13 @@ async def cmd_user_list(cfg: Config, args) -> int:
 
 async def cmd_user_passwd(cfg: Config, args) -> int:
     from .services.accounts import Passwords, set_password
-    from .storage.tokens import revoke_user_grants
     from .storage.users import get_user_by_name
     password = _read_password(args.password_stdin)
     async with _database(cfg) as db:
         user = await get_user_by_name(db, args.name)
         if user is None:
             raise CommandError(f"no user named {args.name!r}; see `fync user list`")
-        await set_password(db, Passwords(), user.id, password, on_changed=revoke_user_grants)
+        await set_password(db, Passwords(), user.id, password)
     print(f"password changed for {args.name}; their sessions and app grants ended")
     return 0
 

@@ -19,6 +19,7 @@ from ..errors import ValidationError
 from ..models import User
 from ..notifications import UserCreated
 from ..storage import sessions as session_store
+from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.db import Database
 
@@ -154,14 +155,13 @@ async def update_profile(db: Database, user_id: int, display_name: str, bio: str
                                         (bio or "").strip()[:2000], tags)
 
 
-async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str,
-                       on_changed=None) -> None:
-    """New password: every web session ends, and so does every OAuth grant
-    (`on_changed(tx, user_id)`), since a changed password means "lock others out"."""
+async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str) -> None:
+    """New password: every web session ends, and so does every app's grant (SECURITY-CHECKLIST 26),
+    since a changed password means "lock others out". Every way to set one (the settings page,
+    `fync user passwd`) comes here."""
     check_password(new_password)
     new_hash = await passwords.hash(new_password)
     async with db.transaction() as tx:
         await user_store.update_password_hash(tx, user_id, new_hash)
         await session_store.delete_user_sessions(tx, user_id)
-        if on_changed:
-            await on_changed(tx, user_id)
+        await token_store.revoke_user_grants(tx, user_id)
