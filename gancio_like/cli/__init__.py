@@ -51,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Commands with --config work on this server's instance; the client side needs none.
         cfg = load_config(args.config, overrides=_overrides(args)) if "config" in args else None
-        outcome = args.run(cfg, args)  # a coroutine, or (`serve`, which may fork first) the exit code
-        return (asyncio.run(outcome) if asyncio.iscoroutine(outcome) else outcome) or 0
+        return asyncio.run(args.run(cfg, args)) or 0
     except (ConfigError, MigrationError, CommandError, FyncError, *STORAGE_ERRORS, OSError) as exc:
         print(f"fync: error: {_describe(exc)}", file=sys.stderr)
         return 1
