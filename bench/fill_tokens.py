@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import time
 
-from gancio_like import clock
+from gancio_like import clock, net
 from gancio_like.app import open_instance
 from gancio_like.config import load_config
 from gancio_like.oauth import credentials
@@ -31,7 +31,7 @@ BATCH = 2000  # flows per transaction
 async def ensure_user_and_client(cfg, db) -> tuple[int, int]:
     user = await get_user_by_name(db, "bench")
     user_id = user.id if user else await create_user(db, Passwords(), "bench", "bench-password")
-    client, _, _ = await create(OAuthContext(cfg, db, ScopeRegistry()), name="filler",
+    client, _, _ = await create(OAuthContext(cfg, db, ScopeRegistry(), net.fetch_json), name="filler",
                                 redirect_uris=["https://filler.example/cb"], scopes=frozenset({"profile"}),
                                 source="portal", owner_id=user_id, trusted=True)
     return user_id, client.pk

@@ -35,7 +35,7 @@ from tornado.httpclient import AsyncHTTPClient
 from gancio_like import clock
 from gancio_like.config import load_config
 from gancio_like.oauth.credentials import digest
-from gancio_like.plugins import PluginHost
+from gancio_like.plugin_host import PluginHost
 from gancio_like.services.accounts import Passwords
 from gancio_like.storage import clients, events, friends, migrate, sessions, tokens, users
 from gancio_like.storage.db import Database

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import signal
 import time
@@ -13,19 +12,24 @@ import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
-from . import __version__, accesslog
+from . import __version__, accesslog, keyfiles, net, webpush
+from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes, sections
+from .handlers.feeds import Validators
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
+from .mail import Mailer
 from .oauth.context import OAuthContext
 from .pagination import Cursors
-from .plugins import PluginHost
+from .plugin_host import PluginHost
 from .proxies import TrustedProxies
 from .scopes import ScopeRegistry
-from .services import housekeeping
+from .services import avatars, housekeeping, password_reset
 from .services.accounts import Passwords
 from .services.apps import Reveals
+from .notification_types import NotificationTypes
+from .services.push_delivery import Push, Sender
 from .services.throttle import throttle_for
 from .storage import migrate
 from .storage.db import Database
@@ -42,22 +46,30 @@ BODY_TIMEOUT = 30  # seconds a request body may take to arrive, once its headers
 class FyncApplication(tornado.web.Application):
     """A Tornado application that also carries the instance's shared state."""
 
-    def __init__(self, cfg: Config, db: Database, plugins: PluginHost, secret: str):
+    def __init__(self, cfg: Config, db: Database, plugins: PluginHost, secret: str, vapid_key):
         self.cfg, self.db, self.plugins = cfg, db, plugins
         self.passwords = Passwords()
         window = 60
         self.login_throttle = throttle_for(db, "login", cfg.security.login_failures_per_minute, window)
         self.registration_throttle = throttle_for(db, "register", cfg.oauth.registrations_per_hour_per_ip, 3600)
+        self.reset_throttle = throttle_for(db, "reset", password_reset.REQUESTS_PER_HOUR_PER_IP, 3600)
         self.in_flight = 0
         self.migrations = plugins.migrations(db.dialect)  # what this code expects; /health compares against it
         self.scopes = ScopeRegistry()
         plugins.add_scopes(self.scopes)
-        self.oauth = OAuthContext(cfg, db, self.scopes)
+        self.oauth = OAuthContext(cfg, db, self.scopes, net.fetch_json)
         self.cursors = Cursors(secret)
         self.reveals = Reveals(db)  # secrets shown once on the portal, sealed in the db for any worker
+        self.avatars = avatars.Avatars(db, cfg.federation.enabled, cfg.federation.allow_private_addresses)
+        self.mailer = Mailer(cfg.mail)
+        self.background = Background()  # work a request starts but does not wait for (mail)
         # SPEC §6: services reach federation through their db; serve() runs its delivery worker.
         self.federation = db.federation = Federation(cfg, db)
         self.proxies = TrustedProxies(cfg.server.trusted_proxies)
+        self.feed_validators = Validators()  # per application, so one test's feeds never date another's
+        self.notification_types = NotificationTypes()
+        plugins.add_notification_types(self.notification_types)
+        self.push = Push(db, push_sender(cfg, vapid_key, self.notification_types))  # serve() runs its worker
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,
@@ -84,24 +96,12 @@ class FyncApplication(tornado.web.Application):
 
 def load_secret(data_dir: Path) -> str:
     """The instance's cookie secret, made once and kept in data/secret.key (0600)."""
-    path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32)
-    # Written whole under a private name, then linked into place: processes starting
-    # together (systemd instances) never read a half-written key, and all keep the first.
-    draft = data_dir / f".secret.key.{os.getpid()}"
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(secret + "\n")
-        os.link(draft, path)
-    except FileExistsError:
-        return path.read_text().strip()
-    finally:
-        draft.unlink(missing_ok=True)
-    return secret
+    return keyfiles.read_or_create(data_dir / "secret.key",
+                                   lambda: (secrets.token_hex(32) + "\n").encode()).decode().strip()
+
+
+def push_sender(cfg: Config, key, types: NotificationTypes) -> Sender:
+    return Sender(key, webpush.subject_for(cfg.push.contact, cfg.issuer), cfg, types)
 
 
 async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
@@ -120,7 +120,7 @@ async def open_instance(cfg: Config) -> tuple[Database, PluginHost]:
 
 
 async def make_app(cfg: Config, db: Database, plugins: PluginHost) -> FyncApplication:
-    app = FyncApplication(cfg, db, plugins, load_secret(cfg.data_dir))
+    app = FyncApplication(cfg, db, plugins, load_secret(cfg.data_dir), webpush.load_key(cfg.data_dir))
     await plugins.startup(app)
     return app
 
@@ -130,6 +130,7 @@ def make_server(app: FyncApplication) -> GuardedHTTPServer:
     server = app.cfg.server
     return GuardedHTTPServer(
         app, body_limit=server.max_body_size, max_header_size=MAX_HEADER_SIZE,
+        larger_bodies={"/settings": avatars.UPLOAD_BODY_LIMIT},  # an avatar upload, there only
         # Tornado's header timeout is `idle_connection_timeout or 3600`: 0 must not mean an hour.
         # A body may take as long as an idle connection may wait, BODY_TIMEOUT at most.
         idle_connection_timeout=max(1, server.idle_timeout),
@@ -171,17 +172,20 @@ async def serve_until_stopped(app: FyncApplication, sockets: list) -> None:
         loop.add_signal_handler(sig, stop.set)
     server.add_sockets(sockets)
     print_startup(app.cfg, app.plugins)
-    # Both jobs may run in every process: the sweep only deletes expired rows, and
-    # deliveries are claimed row by row in the database, so none goes out twice.
+    # These jobs may run in every process: the sweep only deletes expired rows, and
+    # deliveries (activities, pushes) are claimed row by row in the database, so none goes out twice.
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(app.db), housekeeping.INTERVAL * 1000)
     sweeper.start()
     app.federation.start()
+    app.push.start()
     await stop.wait()
     log.info("stopping: no new connections; finishing %d request(s)", server.busy())
     server.stop()
     sweeper.stop()
     await _finish_requests(server)
+    await app.background.drain(SHUTDOWN_GRACE)
     await app.federation.stop()
+    await app.push.stop()
     await app.plugins.shutdown(app)
     await server.close_all_connections()
 

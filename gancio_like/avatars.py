@@ -16,3 +16,10 @@ def avatar_url(public_url: str, username: str, version: int = 0) -> str:
 
 def remote_avatar_url(public_url: str, acct: str) -> str:
     return f"{public_url.rstrip('/')}/avatars/remote/{quote(acct, safe='@')}"
+
+
+def acct_avatar_url(public_url: str, acct: str, local: bool, version: int = 0) -> str:
+    """Anyone's picture by acct: a local person's (by name and version), or a remote one's."""
+    if local:
+        return avatar_url(public_url, acct.partition("@")[0], version)
+    return remote_avatar_url(public_url, acct)

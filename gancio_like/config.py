@@ -12,6 +12,7 @@ import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,11 +26,18 @@ class ConfigError(Exception):
     """A configuration problem; the message names the key and says what to do."""
 
 
-def _key(default, help: str):
-    """A config key: its default and one line of help (shown in fync.toml)."""
+def _key(default, help: str, **metadata):
+    """A config key: its default and one line of help (shown in fync.toml). `toml="from"`
+    names a key that is no Python name; `secret=True` keeps its value out of reprs."""
+    metadata = {"help": help, **metadata}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata, repr=not metadata.get("secret"))
+
+
+def key_name(f: dataclasses.Field) -> str:
+    """A field's name in fync.toml and FYNC_* variables."""
+    return f.metadata.get("toml", f.name)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,20 @@ class InstanceConfig:
     description: str = _key("", "one paragraph about the community, shown on the home page")
     open_signup: bool = _key(True, "false closes the signup form (admins add accounts by CLI)")
     timezone: str = _key("UTC", "IANA name: the default for people who set none")
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    host: str = _key("", "SMTP server for outgoing mail (password reset); empty: no mail")
+    port: int = _key(587, "SMTP port: 587 with starttls, 465 with tls")
+    security: str = _key("starttls", '"starttls" | "tls" | "none" (none: only to a server on this machine)')
+    username: str = _key("", "SMTP login; empty: no login")
+    password: str = _key("", "SMTP password (never logged nor shown)", secret=True)
+    sender: str = _key("Fync <fync@localhost>", "the From address of Fync's mail", toml="from")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
 
 
 @dataclass(frozen=True)
@@ -87,14 +109,22 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    contact: str = _key("", 'VAPID "sub": a mailto: or https: URL of the admin; empty = public_url when '
+                            "it is https, else none (RFC 8292 makes it optional; Apple's push service wants one)")
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     instance: InstanceConfig = field(default_factory=InstanceConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
+    push: PushConfig = field(default_factory=PushConfig)
     base_dir: str = "."  # folder relative paths resolve against (not a config key)
 
     @property
@@ -120,18 +150,20 @@ class Config:
 
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "base_dir"}
 _SECTION_CLASSES = {
-    "server": ServerConfig, "instance": InstanceConfig, "database": DatabaseConfig,
+    "server": ServerConfig, "instance": InstanceConfig, "mail": MailConfig, "database": DatabaseConfig,
     "oauth": OAuthConfig, "security": SecurityConfig, "plugins": PluginsConfig,
-    "federation": FederationConfig,
+    "federation": FederationConfig, "push": PushConfig,
 }
 _CHOICES = {
     ("oauth", "registration"): ("open", "approval", "closed"),
     ("oauth", "require_pkce"): ("public", "always"),
+    ("mail", "security"): ("starttls", "tls", "none"),
 }
 # Whole numbers are never negative; these ones have tighter bounds (min, max).
 CENTURY = 100 * 365 * 86400
 _RANGES = {
     ("server", "port"): (0, 65535),
+    ("mail", "port"): (1, 65535),
     ("server", "max_body_size"): (1, None),
     ("oauth", "code_ttl"): (1, 3600),  # RFC 6749 §4.1.2: codes are short-lived (10 min recommended)
     ("oauth", "access_token_ttl"): (0, CENTURY),  # now + ttl must fit SQLite's 64-bit integers
@@ -216,7 +248,7 @@ def _field_type(section: str, key: str, where: str) -> type:
         return type(_RETIRED[(section, key)][0])
     if cls is None:
         raise ConfigError(f"unknown config section in {where}: sections are {', '.join(_SECTION_CLASSES)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _fields(cls)
     if key not in fields or key == "settings":
         raise ConfigError(f"unknown config key {where}: [{section}] has {', '.join(k for k in fields if k != 'settings')}")
     return type(fields[key].default) if fields[key].default is not dataclasses.MISSING else list
@@ -248,9 +280,14 @@ def _build(raw: dict, base_dir: str) -> Config:
     return Config(base_dir=base_dir, **sections)
 
 
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    """A section's fields by their names in fync.toml."""
+    return {key_name(f): f for f in dataclasses.fields(cls)}
+
+
 def _build_section(section: str, values: dict):
     cls = _SECTION_CLASSES[section]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _fields(cls)
     if section == "plugins":
         # [plugins.NAME] tables are the plugins' own settings, passed through as they are.
         values["settings"] = {k: values.pop(k) for k in list(values) if isinstance(values[k], dict)}
@@ -260,7 +297,7 @@ def _build_section(section: str, values: dict):
         if key not in fields:
             raise ConfigError(f"unknown config key [{section}] {key}: valid keys are {', '.join(fields)}")
         _check_type(section, key, value, fields[key])
-    return cls(**values)
+    return cls(**{fields[key].name: value for key, value in values.items()})
 
 
 def _retire(section: str, key: str, value) -> None:
@@ -294,6 +331,19 @@ def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:
     if section == "instance" and key == "timezone" and not is_zone(value):
         raise ConfigError(f"[instance] timezone must be an IANA time zone name such as \"Europe/Rome\" "
                           f"or \"UTC\", not {value!r}")
+    if section == "mail" and key == "from" and not _is_address(value):
+        raise ConfigError(f"[mail] from must be a mail address, alone or as \"Name <name@example.org>\", "
+                          f"not {value!r}")
+    if section == "push" and key == "contact" and value and not is_contact(value):
+        raise ConfigError(f"[push] contact must be a mailto: address (mailto:admin@example.org) or an "
+                          f"https:// URL, not {value!r}")
+
+
+def _is_address(text: str) -> bool:
+    """`name@host` or `Name <name@host>`, on one line (a header value)."""
+    name, address = parseaddr(text)
+    local, at, host = address.rpartition("@")
+    return bool(local and at and host) and not any(c in text for c in "\r\n") and " " not in address
 
 
 def _check_networks(entries: list) -> None:
@@ -303,6 +353,21 @@ def _check_networks(entries: list) -> None:
         except ValueError:
             raise ConfigError(f"[server] trusted_proxies: {entry!r} is not an IP address or network "
                               "(e.g. \"127.0.0.1\", \"::1\", \"10.0.0.0/8\")") from None
+
+
+def is_contact(value: str) -> bool:
+    """A VAPID contact (RFC 8292 §2.1): `mailto:` + one address, or an https URL with a host.
+    Printable ASCII only: it travels inside a signed token to push services."""
+    if len(value) > 200 or not value.isascii() or any(c <= " " or c == "\x7f" for c in value):
+        return False
+    if value.startswith("mailto:"):
+        local, at, domain = value[7:].partition("@")
+        return bool(local and at and domain) and "@" not in domain and "." in domain
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname) and "@" not in parts.netloc
 
 
 def _scheme(url: str) -> str | None:

@@ -8,6 +8,7 @@ fails the request, and an async listener runs in the background.
 import pluggy
 
 hookspec = pluggy.HookspecMarker("fync")
+hookimpl = pluggy.HookimplMarker("fync")  # what implementations are marked with (gancio_like.plugins exports it)
 
 
 @hookspec
@@ -18,6 +19,11 @@ def fync_scopes():
 @hookspec
 def fync_routes():
     """At startup: return [(url_pattern, ApiHandler subclass)]; patterns start with /api/."""
+
+
+@hookspec
+def fync_notification_types():
+    """At startup: return {"NAME:kind": "what happened, in words"}; record them with plugins.record_notification."""
 
 
 @hookspec

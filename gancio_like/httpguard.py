@@ -5,7 +5,8 @@ head over `max_header_size` without a word, and keeps no count of requests still
 being received. `GuardedHTTPServer` wraps each request's delegate, and each
 connection's stream, so that:
 
-- a `Content-Length` over the limit gets 413, a header block over `HEADER_LIMIT`
+- a `Content-Length` over the limit (`body_limit`, or a path's own in `larger_bodies`
+  for a POST) gets 413, a header block over `HEADER_LIMIT`
   gets 431 and a request line over `URI_LIMIT` gets 414, in the SPEC's JSON error
   shape, before any of the body is read (RFC 9110 §15.5.14, §15.5.15; RFC 6585 §5);
 - a head too large for Tornado to parse (over `MAX_HEADER_SIZE`) gets the same
@@ -63,12 +64,21 @@ def too_large_body(limit: int) -> tuple[int, str]:
 class GuardedHTTPServer(tornado.httpserver.HTTPServer):
     """Tornado's HTTPServer with the guards above; `body_limit` is in bytes."""
 
-    def initialize(self, *args, body_limit: int, **kwargs) -> None:
+    def initialize(self, *args, body_limit: int, larger_bodies: dict[str, int] | None = None,
+                   **kwargs) -> None:
         # The guard is the one body limit: Tornado's own would answer a bare 400,
         # even to a chunk that merely announces more than the limit.
         super().initialize(*args, max_body_size=sys.maxsize, **kwargs)
         self.body_limit = body_limit
+        # POSTs to these paths may be larger (an avatar upload to /settings), and no others.
+        self.larger_bodies = {path: max(limit, body_limit) for path, limit in (larger_bodies or {}).items()}
         self.receiving = 0  # requests whose headers are in but no handler runs yet
+
+    def limit_for(self, start_line) -> int:
+        """The body limit of one request: its path's own for a POST, else `body_limit`."""
+        if start_line.method != "POST" or not self.larger_bodies:
+            return self.body_limit
+        return self.larger_bodies.get(start_line.path.partition("?")[0], self.body_limit)
 
     def handle_stream(self, stream: iostream.IOStream, address) -> None:
         # TCPServer builds a plain IOStream (Fync serves no TLS itself): make it one that
@@ -126,6 +136,7 @@ class _RequestGuard(httputil.HTTPMessageDelegate):
         self.counted = False
         self.received = 0
         self.refused = False
+        self.limit = server.body_limit
 
     def headers_received(self, start_line, headers):
         self.conn.stream.reading_head = False
@@ -143,18 +154,19 @@ class _RequestGuard(httputil.HTTPMessageDelegate):
         size = sum(len(name) + len(value) + 4 for name, value in headers.get_all())
         if size > HEADER_LIMIT:
             return too_large_headers()
+        self.limit = self.server.limit_for(start_line)
         length = headers.get("Content-Length", "").split(",")[0].strip()
-        if length.isascii() and length.isdigit() and int(length) > self.server.body_limit:
-            return too_large_body(self.server.body_limit)
+        if length.isascii() and length.isdigit() and int(length) > self.limit:
+            return too_large_body(self.limit)
         return None
 
     def data_received(self, chunk: bytes):
         if self.refused:
             return None  # Tornado may still hand over what it had buffered
         self.received += len(chunk)
-        if self.received > self.server.body_limit:  # a chunked body (a Content-Length was checked)
+        if self.received > self.limit:  # a chunked body (a Content-Length was checked)
             self.refused = True
-            hang_up(self.conn.stream, *too_large_body(self.server.body_limit))
+            hang_up(self.conn.stream, *too_large_body(self.limit))
             return None
         return self.delegate.data_received(chunk)
 

@@ -71,6 +71,7 @@ class Friend:
     display_name: str
     user_id: int | None       # None for a remote friend
     since: int
+    avatar_version: int = 0   # a local friend's (User.avatar_version)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class FriendRequest:
     to_user_id: int | None    # None when it goes to another instance
     status: str               # pending | accepted | declined | cancelled
     created_at: int
+    from_avatar_version: int = 0  # of a local sender (User.avatar_version)
+    to_avatar_version: int = 0    # of a local recipient
+    from_display_name: str = ""   # of a local sender
+    to_display_name: str = ""     # of a local recipient
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Event:
     updated_at: int
     timezone: str = ""        # IANA name the local times were given in; "" = the owner's
     owner_timezone: str = ""  # the owner's own setting; "" = the instance's default
+    owner_avatar_version: int = 0
 
     def zone(self, default: str) -> str:
         """The zone its times are meant in: its own, else its owner's, else `default`."""
@@ -138,3 +144,39 @@ class RemoteEvent:
     @property
     def domain(self) -> str:
         return self.acct.partition("@")[2]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did what a notification tells: a local user, or someone on another instance."""
+    acct: str                 # name@domain
+    display_name: str         # "" when unknown (remote people)
+    username: str | None      # a local user's name (their avatar and page); None for remote
+    avatar_version: int = 0
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something that happened to `user_id` (SPEC §4 `GET /api/notifications`)."""
+    id: int
+    user_id: int
+    type: str                 # friend_request | friend_accepted | friend_event | a plugin's
+    actor: Actor
+    object_id: int | None     # the friend request or event it is about
+    url: str                  # absolute, or a path on this instance
+    created_at: int
+    read: bool
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    """A device an app subscribed to Web Push for its person (SPEC §4)."""
+    id: int
+    grant_id: int
+    user_id: int
+    endpoint: str
+    p256dh: str = field(repr=False)
+    auth: str = field(repr=False)  # with p256dh, what the payload is encrypted for
+    created_at: int = 0
+    last_delivered_at: int | None = None
+    app_name: str = ""        # the app holding the grant, for the person's settings page

@@ -1,5 +1,6 @@
 """The one way Fync fetches a URL someone else chose: Client ID Metadata Documents
-(SPEC §3), ActivityPub actors, keys and WebFinger, and signed deliveries (SPEC §6).
+(SPEC §3), ActivityPub actors, keys, WebFinger and pictures (`icon`), and signed
+deliveries (SPEC §6).
 
 A URL from a request is server-side request forgery (SSRF) waiting to happen
 (draft-ietf-oauth-client-id-metadata-document, Security Considerations; ActivityPub
@@ -21,6 +22,9 @@ its `Request::Socket`:
   and `max_bytes` bytes.
 
 Every failure is a `FetchError` whose message says what went wrong.
+
+`probe` is the exception: one request to a URL the operator configured (`fync doctor`
+checking the instance's own public URL, or a time server), with none of these guards.
 """
 from __future__ import annotations
 
@@ -31,26 +35,18 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import HTTPHeaders, HTTPInputError
 from tornado.netutil import DefaultLoopResolver, Resolver
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 from . import __version__
+from .errors import FetchError
 from .jsonstrict import parse_json
 
 USER_AGENT = f"Fync/{__version__}"
 # The well-known NAT64 prefix (RFC 6052) embeds an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class FetchError(Exception):
-    """The URL was not fetched, or its answer was not usable; the message says why.
-    `status` is the HTTP status when the server answered one that was refused."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
@@ -90,19 +86,28 @@ async def fetch_json(url: str, *, allow_private: bool, timeout: float = 5.0, max
     The headers are tornado's case-insensitive `HTTPHeaders` mapping. `headers`
     are sent as well (e.g. an HTTP Signature). Raises FetchError.
     """
-    body, response = await _exchange("GET", url, None, allow_private, timeout, max_bytes,
-                                     {"Accept": accept, **(headers or {})})
-    if 300 <= response.code < 400:
-        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
-    if response.code != 200:
-        raise FetchError(f"answered HTTP {response.code}", response.code)
+    body, response_headers = await fetch_bytes(url, allow_private=allow_private, timeout=timeout,
+                                               max_bytes=max_bytes, accept=accept, headers=headers)
     try:
         document = parse_json(body)
     except ValueError as exc:
         raise FetchError(f"the answer is not acceptable JSON: {exc}") from None
     if not isinstance(document, dict):
         raise FetchError("the answer is JSON but not an object")
-    return document, response.headers
+    return document, response_headers
+
+
+async def fetch_bytes(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes: int = 65536,
+                      accept: str = "*/*", headers: Mapping[str, str] | None = None) -> tuple[bytes, HTTPHeaders]:
+    """GET `url` → (the body of its 200 answer, its response headers); a remote
+    person's picture, say. Any other status is a FetchError."""
+    body, response = await _exchange("GET", url, None, allow_private, timeout, max_bytes,
+                                     {"Accept": accept, **(headers or {})})
+    if 300 <= response.code < 400:
+        raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
+    if response.code != 200:
+        raise FetchError(f"answered HTTP {response.code}", response.code)
+    return body, response.headers
 
 
 async def post(url: str, body: bytes, *, allow_private: bool, timeout: float = 10.0,
@@ -118,6 +123,25 @@ async def post(url: str, body: bytes, *, allow_private: bool, timeout: float = 1
     if 300 <= response.code < 400:
         raise FetchError(f"answered {response.code} (a redirect); redirects are not followed")
     return response.code
+
+
+async def probe(url: str, *, method: str = "GET", timeout: float = 10.0) -> tuple[int, Mapping[str, str], bytes]:
+    """(status, headers, body) of one request to a URL the operator chose, sent as a visitor's
+    would be: unguarded, since it may rightly be on this machine or network; redirects are
+    answers, not followed. Raises ssl.SSLError (TLS), other OSErrors, or FetchError (timeout)."""
+    try:
+        response = await AsyncHTTPClient().fetch(url, method=method, request_timeout=timeout,
+                                                 follow_redirects=False, raise_error=False)
+    except HTTPClientError as exc:
+        raise FetchError(str(exc)) from None
+    return response.code, response.headers, response.body
+
+
+async def check_destination(url: str, *, allow_private: bool, timeout: float = 5.0) -> None:
+    """Raise FetchError unless `url` is one Fync may connect to, by the rules above:
+    for URLs stored now and fetched later (Web Push endpoints), refused at the door.
+    Checked again, and the address pinned, when they are fetched."""
+    await _checked_addresses(url, allow_private, timeout)
 
 
 async def _exchange(method: str, url: str, body: bytes | None, allow_private: bool, timeout: float,

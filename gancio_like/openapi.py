@@ -26,6 +26,16 @@ ERROR = {"type": "object", "required": ["error", "error_description"],
          "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}}
 JSON_OBJECT = {"type": "object"}
 BODY_METHODS = ("POST", "PUT", "PATCH")
+IDEMPOTENT = "fync_idempotent"  # set on handler methods that take an Idempotency-Key (handlers/idempotency.py)
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Any unique string (1-255 visible ASCII characters): sent again with the same request "
+                   "within 24 h, the first answer is replayed (marked `Idempotent-Replayed: true`) and "
+                   "nothing is done twice (draft-ietf-httpapi-idempotency-key-header).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!#-\\[\\]-~]+$"}}
+IDEMPOTENCY_ERRORS = {"409": "This Idempotency-Key was used for a different request "
+                             "(`idempotency_key_reused`), or its request is still being answered "
+                             "(`idempotency_key_in_use`: try again shortly)"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ def _add_api_route(paths: dict, route: Route, seen_ids: set[str]) -> None:
         op = _operation(route.handler, method, scope, declared.get(method, {}), path)
         op["operationId"] = unique(f"{method.lower()}_{snake(route.handler.__name__)}", seen_ids)
         params = _merge_params(_path_params(names, groups) + _page_params(op), declared.get(method, {}))
+        if getattr(getattr(route.handler, method.lower()), IDEMPOTENT, False):
+            params.append(IDEMPOTENCY_KEY)
+            _add_errors(op["responses"], IDEMPOTENCY_ERRORS)
         if params:
             op["parameters"] = params
         item[method.lower()] = op
@@ -117,10 +130,16 @@ def _responses(method: str, scope: str | None, extra: dict, has_params: bool) ->
     if has_params:
         errors["404"] = "NotFound"
     responses = {status: success, **{code: {"$ref": f"#/components/responses/{name}"} for code, name in errors.items()}}
-    for code, description in extra.get("errors", {}).items():  # a handler's own refusals, e.g. 409
+    _add_errors(responses, extra.get("errors", {}))  # a handler's own refusals, e.g. 409
+    return responses
+
+
+def _add_errors(responses: dict, errors: dict) -> None:
+    for code, description in errors.items():
+        if code in responses and "description" in responses[code]:
+            description = f"{responses[code]['description']}; or: {description}"
         responses[code] = {"description": description, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
-    return responses
 
 
 def summary(handler: type, method: str, path: str) -> str:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from gancio_like.oauth.errors import InvalidScope
-
 CORE_SCOPES: dict[str, str] = {
     "profile": "Read your profile",
     "friends:read": "See your friends, friend requests and suggestions",
     "friends:write": "Send, accept and decline friend requests; remove friends",
     "event:read": "See events, including your unpublished ones",
     "event:write": "Create, update and delete your events",
+    "notifications": "See your notifications, and send them to your devices as push notifications",
 }
 
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
@@ -51,17 +50,6 @@ class ScopeRegistry:
         """Core scopes in their documented order, then the others sorted."""
         core = [name for name in CORE_SCOPES if name in self._scopes]
         return core + sorted(self._scopes.keys() - CORE_SCOPES.keys())
-
-    def parse(self, value: str | None) -> frozenset[str]:
-        """The scopes of a `scope` parameter; any run of spaces separates them."""
-        tokens = [token for token in (value or "").split(" ") if token]
-        # Malformed tokens are not echoed: the description would carry them as is.
-        if not all(SCOPE_TOKEN.fullmatch(token) for token in tokens):
-            raise InvalidScope("scope contains a malformed scope-token (RFC 6749 section 3.3)")
-        unknown = sorted(set(tokens) - self._scopes.keys())
-        if unknown:
-            raise InvalidScope(f"unknown scope: {' '.join(unknown)}")
-        return frozenset(tokens)
 
     def __contains__(self, name: object) -> bool:
         return name in self._scopes

@@ -23,6 +23,13 @@ def is_zone(name: str) -> bool:
     return name in known_zones()
 
 
+@functools.cache
+def choices() -> tuple[str, ...]:
+    """The zones a person picks from: "UTC" and every Area/Place name, sorted ("Etc/GMT+5",
+    whose sign is the reverse of what people expect, and the like are left out)."""
+    return ("UTC", *sorted(z for z in known_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
+
+
 @functools.lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
     """The zone for a known name; anything else (a stale or empty setting) is UTC."""
@@ -43,6 +50,17 @@ def local_text(timestamp: int, name: str) -> str:
     """"Sun 2 Jun 2030, 09:00 CEST": the moment in that zone, with the zone named."""
     moment = localize(timestamp, name)
     return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} {moment.tzname()}"
+
+
+def local_date(timestamp: int, name: str) -> str:
+    """"2 Jun 2030": the day it was in that zone."""
+    moment = localize(timestamp, name)
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def iso(timestamp: int, name: str) -> str:
+    """The moment with its offset in that zone, for `<time datetime=…>`."""
+    return localize(timestamp, name).isoformat()
 
 
 def to_form(timestamp: int | None, name: str) -> str:

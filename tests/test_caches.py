@@ -1,5 +1,5 @@
-"""The in-memory caches (access tokens, clients, sessions) and group commit
-(storage/db.py): a cached row never outlives the change that made it wrong."""
+"""The in-memory caches (access tokens, clients, sessions; storage/store.py): a cached
+row never outlives the change that made it wrong."""
 import asyncio
 
 import pytest
@@ -97,30 +97,6 @@ async def test_stale_read_cannot_refill_after_invalidation(app):
     cache.clear()        # ...a revocation commits meanwhile...
     cache.fill(b"k", "stale", epoch)
     assert cache.get(b"k") is None  # ...and the stale row is not kept
-
-
-@pytest.mark.gen_test
-async def test_group_commit_isolates_failing_bodies(app, db):
-    await db.execute("CREATE TABLE t (v INTEGER UNIQUE)")
-
-    def body(v):
-        async def run(tx):
-            await tx.execute("INSERT INTO t (v) VALUES (?)", (v,))
-            return v
-        return run
-
-    results = await asyncio.gather(*(db.write(body(v)) for v in (1, 2, 2, 3)), return_exceptions=True)
-    assert results[:2] == [1, 2] and isinstance(results[2], Exception) and results[3] == 3
-    assert [r[0] for r in await db.fetchall("SELECT v FROM t ORDER BY v")] == [1, 2, 3]
-
-
-@pytest.mark.sqlite_only  # on PostgreSQL a body's statements are real I/O
-@pytest.mark.gen_test
-async def test_write_body_must_not_wait_on_io(app, db):
-    async def body(tx):
-        await asyncio.sleep(0.01)
-    with pytest.raises(RuntimeError):  # no event loop on the writer thread, or _drive refuses
-        await db.write(body)
 
 
 @pytest.mark.gen_test

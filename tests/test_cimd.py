@@ -20,7 +20,9 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from gancio_like import clock, net
+from gancio_like.errors import FetchError
 from gancio_like.oauth import cimd
+from gancio_like.oauth.context import OAuthContext
 from gancio_like.storage import clients as client_store
 from oauth_helpers import REDIRECT, api, authorize_url, consent, pkce_pair, token_request
 
@@ -267,6 +269,26 @@ async def test_without_scope_every_scope_is_possible(browser, docs, db, app):
     client_id = docs.document()
     await _authorize(browser, client_id)
     assert (await client_store.get_client(db, client_id)).scopes == set(app.scopes.names())
+
+
+@pytest.mark.gen_test
+async def test_the_document_comes_through_the_fetch_the_context_was_handed(app):
+    """Protocol code takes its fetch from the instance (net.fetch_json in the app), with CIMD's limits."""
+    url, calls = "https://app.example/client.json", []
+
+    async def fetch_json(target, **limits):
+        calls.append((target, limits))
+        if len(calls) > 1:
+            raise FetchError("gone")
+        return ({"client_id": url, "client_name": "Handed", "redirect_uris": [REDIRECT],
+                 "token_endpoint_auth_method": "none"}, {"Cache-Control": "no-store"})
+
+    ctx = OAuthContext(app.cfg, app.db, app.scopes, fetch_json)
+    assert app.oauth.fetch_json is net.fetch_json
+    assert (await cimd.find_cimd_client(ctx, url)).name == "Handed"
+    assert calls == [(url, {"allow_private": app.cfg.federation.allow_private_addresses,
+                            "timeout": cimd.FETCH_TIMEOUT, "max_bytes": cimd.MAX_DOCUMENT_BYTES})]
+    assert await cimd.find_cimd_client(ctx, url) is None  # no-store: fetched again, and it failed
 
 
 # -- caching ---------------------------------------------------------------------------------

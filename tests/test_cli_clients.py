@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from gancio_like import net
 from gancio_like.app import open_instance
 from gancio_like.config import load_config
 from gancio_like.oauth.context import OAuthContext
@@ -20,7 +21,7 @@ def register_app(instance, name="Gadget") -> str:
         cfg = load_config(str(instance / "fync.toml"), env={})
         db, _ = await open_instance(cfg)
         try:
-            client, _, _ = await create(OAuthContext(cfg, db, ScopeRegistry()), name=name,
+            client, _, _ = await create(OAuthContext(cfg, db, ScopeRegistry(), net.fetch_json), name=name,
                                         redirect_uris=["https://app.example/cb"],
                                         scopes=frozenset({"profile"}), source="gancio")
             async with db.transaction() as tx:

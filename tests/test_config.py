@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gancio_like.config import Config, ConfigError, load_config
+from gancio_like.config import Config, ConfigError, key_name, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,12 @@ SPEC_DEFAULTS = {
     ("instance", "description"): "",
     ("instance", "open_signup"): True,
     ("instance", "timezone"): "UTC",
+    ("mail", "host"): "",
+    ("mail", "port"): 587,
+    ("mail", "security"): "starttls",
+    ("mail", "username"): "",
+    ("mail", "password"): "",
+    ("mail", "sender"): "Fync <fync@localhost>",
     ("oauth", "access_token_ttl"): 3600,
     ("oauth", "refresh_token_ttl"): 31536000,
     ("oauth", "code_ttl"): 300,
@@ -235,6 +241,10 @@ def test_top_level_key_outside_a_section_is_refused(tmp_path):
     ("instance", "name = 5", "name"),
     ("instance", 'timezone = "Mars/Olympus"', "timezone"),
     ("instance", 'timezone = "europe/rome"', "timezone"),
+    ("mail", 'security = "ssl"', "security"),
+    ("mail", "port = 0", "port"),
+    ("mail", 'from = "not an address"', "from"),
+    ("mail", 'from = "Fync <fync@example.org>\\nBcc: x@example.org"', "from"),
     ("plugins", 'paths = "plugins"', "paths"),
     ("plugins", "enabled = [1]", "enabled"),
     ("oauth", 'registration = "maybe"', "registration"),
@@ -312,10 +322,38 @@ def test_repo_fync_toml_documents_every_key():
         for key in dataclasses.fields(f.type if isinstance(f.type, type) else f.default_factory):
             if key.name == "settings":
                 continue
-            assert re.search(rf"^#?\s*{key.name}\s*=.*#", documented[f.name], flags=re.M), \
-                f"[{f.name}] {key.name} is not documented (with a comment) in fync.toml"
+            assert re.search(rf"^#?\s*{key_name(key)}\s*=.*#", documented[f.name], flags=re.M), \
+                f"[{f.name}] {key_name(key)} is not documented (with a comment) in fync.toml"
 
 
 def test_repo_fync_toml_is_valid_toml():
     with open(REPO / "fync.toml", "rb") as f:
         assert set(tomllib.load(f)) <= {f.name for f in dataclasses.fields(Config)}
+
+
+# -- [mail] (SPEC §1) ---------------------------------------------------------------------------
+
+
+def test_mail_from_is_read_from_its_toml_name(tmp_path):
+    cfg = load_text(tmp_path, '[mail]\nhost = "smtp.example.org"\nfrom = "Club <club@example.org>"\n')
+    assert cfg.mail.sender == "Club <club@example.org>" and cfg.mail.enabled
+
+
+def test_mail_from_by_environment(no_local_file):
+    cfg = load_config(None, env={"FYNC_MAIL_FROM": "club@example.org", "FYNC_MAIL_PORT": "465"})
+    assert (cfg.mail.sender, cfg.mail.port) == ("club@example.org", 465)
+
+
+def test_mail_python_name_is_not_a_key(tmp_path):
+    with pytest.raises(ConfigError, match="sender"):
+        load_text(tmp_path, '[mail]\nsender = "club@example.org"\n')
+
+
+def test_mail_password_stays_out_of_reprs(tmp_path):
+    cfg = load_text(tmp_path, '[mail]\nhost = "smtp.example.org"\npassword = "hunter2-secret"\n')
+    assert cfg.mail.password == "hunter2-secret"
+    assert "hunter2-secret" not in repr(cfg) and "hunter2-secret" not in repr(cfg.mail)
+
+
+def test_mail_is_off_without_a_host():
+    assert not Config().mail.enabled

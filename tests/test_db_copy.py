@@ -22,7 +22,8 @@ import pg_helpers
 from federation_helpers import PASSWORD, Browser
 from gancio_like.app import make_app, open_instance
 from gancio_like.config import load_config
-from gancio_like.plugins import PluginHost
+from gancio_like.plugin_host import PluginHost
+from gancio_like.services import notify
 from gancio_like.services.accounts import create_user
 from gancio_like.storage import migrate
 from gancio_like.storage.copy import CopyError, foreign_key_order
@@ -118,6 +119,11 @@ async def populate(app, browser, make_browser, make_user) -> dict:
     assert r.code == 201, r.text
     async with app.db.transaction() as tx:
         await insert_delivery(tx, alice, "carol@remote.example", None, json.dumps({"type": "Follow"}), 1700000000)
+    async with app.db.transaction() as tx:  # a device of bob's, and a push queued for it (by trigger)
+        grant = await tx.fetchval("SELECT max(id) FROM grants WHERE user_id = ?", (bob,))
+        await tx.execute("INSERT INTO push_subscriptions (grant_id, user_id, endpoint, p256dh, auth, created_at) "
+                         "VALUES (?, ?, 'https://push.example/x', 'p', 'a', 0)", (grant, bob))
+        await notify.record(tx, bob, "friend_request", "carol@remote.example", None, "/friends")
     return {"client": client, "tokens": tokens, "alice": alice, "bob": bob, "events": events}
 
 
@@ -141,7 +147,8 @@ async def test_copy_round_trips_a_populated_instance(app, cfg, browser, make_bro
     made = await populate(app, browser, make_browser, make_user)
     before = sqlite_counts(cfg.database_path)
     assert all(before[t] > 0 for t in ("users", "clients", "grants", "tokens", "friendships", "friend_requests",
-                                       "events", "event_tags", "checkins", "deliveries", "sessions", "consents"))
+                                       "events", "event_tags", "checkins", "deliveries", "sessions", "consents",
+                                       "notifications", "push_subscriptions", "push_deliveries"))
 
     # The source instance stays open (serving) while it is copied.
     folder = Path(cfg.data_dir).parent

@@ -32,7 +32,8 @@ async def test_deliveries_keep_their_rows_and_may_have_no_user(bare_db, cfg):
     async with bare_db.transaction() as tx:
         for row in rows:
             await tx.execute(f"INSERT INTO deliveries ({COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
-    assert [m.name for m in await migrate.apply(bare_db, migrations)] == ["0013_event_federation.sql"]
+    through = [m for m in migrations if m.name < "0014"]
+    assert [m.name for m in await migrate.apply(bare_db, through)] == ["0013_event_federation.sql"]
     kept = await bare_db.fetchall(f"SELECT {COLUMNS} FROM deliveries ORDER BY id")
     assert [tuple(r) for r in kept] == rows
     await bare_db.execute("INSERT INTO deliveries (id, user_id, recipient, activity, created_at, next_attempt_at) "

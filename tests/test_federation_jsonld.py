@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pyld import jsonld
 
-from gancio_like.federation import actors
 
 AP = "application/activity+json"
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -44,16 +43,8 @@ def undefined_terms(node) -> list[str]:
     return [key for key, value in node.items() if key.startswith("_:")] + undefined_terms(list(node.values()))
 
 
-@pytest.fixture
-def with_avatar(monkeypatch):
-    """An avatar for everyone, as the people issue will provide: the seam the actor reads."""
-    async def avatar_image(fed, user):
-        return f"{fed.issuer}/avatars/{user.username}.png", "image/png"
-    monkeypatch.setattr(actors, "avatar_image", avatar_image)
-
-
 @pytest.mark.gen_test
-async def test_every_actor_term_survives_expansion(browser, make_user, db, base_url, with_avatar):
+async def test_every_actor_term_survives_expansion(browser, make_user, db, base_url):
     user_id = await make_user("alice", display_name="Alice A")
     await db.execute("UPDATE users SET bio = ? WHERE id = ?", ("likes <b>tea</b>\nand cake", user_id))
     doc = (await browser.get("/users/alice", headers={"Accept": AP})).json()
@@ -66,7 +57,7 @@ async def test_every_actor_term_survives_expansion(browser, make_user, db, base_
     for which in ("outbox", "followers", "following"):
         assert node[AS + which] == [{"@id": f"{url}/{which}"}]
     assert node[AS + "summary"] == [{"@value": "<p>likes &lt;b&gt;tea&lt;/b&gt;<br>and cake</p>"}]
-    assert node[AS + "icon"] == [{"@type": [AS + "Image"], AS + "url": [{"@id": f"{base_url}/avatars/alice.png"}],
+    assert node[AS + "icon"] == [{"@type": [AS + "Image"], AS + "url": [{"@id": f"{base_url}/avatars/alice?v=0"}],
                                   AS + "mediaType": [{"@value": "image/png"}]}]
     [key] = node[SEC + "publicKey"]
     assert key["@id"] == f"{url}#main-key" and key[SEC + "owner"] == [{"@id": url}]
@@ -77,11 +68,13 @@ async def test_every_actor_term_survives_expansion(browser, make_user, db, base_
 
 
 @pytest.mark.gen_test
-async def test_no_avatar_means_no_icon(browser, make_user):
-    """Until accounts have avatars the actor has no `icon`, rather than one that answers 404."""
+async def test_the_icon_answers_with_the_image_it_announces(browser, make_user):
+    """Everyone has a picture (a generated one until they upload): the `icon` URL serves it."""
     await make_user("alice")
     doc = (await browser.get("/users/alice", headers={"Accept": AP})).json()
-    assert "icon" not in doc
+    icon = await browser.get(doc["icon"]["url"])
+    assert icon.code == 200 and icon.headers["Content-Type"] == doc["icon"]["mediaType"] == "image/png"
+    assert icon.body.startswith(b"\x89PNG")
     assert undefined_terms(expand(doc)) == []
 
 

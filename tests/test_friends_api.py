@@ -209,12 +209,13 @@ async def test_remote_requests_stay_pending_for_federation(person, db):
 
 
 @pytest.mark.gen_test
-async def test_remote_friend_is_listed_and_removed(person, db):
+async def test_remote_friend_is_listed_and_removed(person, db, app):
     alice = await person("alice")
     async with db.transaction() as tx:
         await store.insert_friendship(tx, alice.id, None, "dave@remote.example", 100)
     [item] = (await alice.call("/api/friends")).json()["items"]
-    assert item == {"acct": "dave@remote.example", "username": "dave", "display_name": "", "since": 100}
+    assert item == {"acct": "dave@remote.example", "username": "dave", "display_name": "", "since": 100,
+                    "avatar": f"{app.cfg.issuer}/avatars/remote/dave@remote.example"}
     r = await alice.call("/api/friends/requests", "POST", {"to": "dave@remote.example"})
     assert r.code == 409
     assert (await alice.call("/api/friends/dave@remote.example", "DELETE")).code == 204

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from gancio_like.config import ConfigError, load_config
 from gancio_like.proxies import TrustedProxies
 from gancio_like.services import ops
+from gancio_like.services.avatars import UPLOAD_BODY_LIMIT
+from gancio_like.storage.errors import Unavailable
 from gancio_like.storage.migrate import Migration
 from oauth_helpers import api, full_flow, register, revoke
 from test_cli import add_user, assert_one_line_error, fync, instance  # noqa: F401  (fixture)
@@ -69,7 +70,7 @@ async def test_health_503_when_an_applied_migration_differs(browser, app, monkey
 @pytest.mark.gen_test
 async def test_health_503_when_the_database_is_unreachable(browser, monkeypatch, caplog):
     async def broken(db):
-        raise sqlite3.OperationalError("disk I/O error")
+        raise Unavailable("disk I/O error")
     monkeypatch.setattr(ops.stats_store, "list_applied_migrations", broken)
     r = await browser.get("/health")
     assert r.code == 503
@@ -256,6 +257,10 @@ def test_nginx_site_matches_fync():
     for header in ("X-Forwarded-For", "X-Forwarded-Proto", "Host"):
         assert re.search(rf"proxy_set_header {header} ", site)
     assert "access_log off;" in site  # nginx's would keep query strings whole
+    # An avatar upload: as much as Fync takes on POST /settings, and nowhere else.
+    upload = re.search(r"location = /settings \{\s*client_max_body_size (\d+)m;\s*proxy_pass http://fync;", site)
+    assert upload and int(upload.group(1)) << 20 == UPLOAD_BODY_LIMIT
+    assert site.count("client_max_body_size") == 2 and site.count("proxy_pass http://fync;") == 2
 
 
 def test_service_is_hardened_and_writes_only_the_data_dir():

@@ -247,6 +247,20 @@ def test_an_installed_wheel_serves_from_an_empty_folder(venv, tmp_path, database
     assert code == 0, server.out.read_text()
 
 
+def test_the_installed_wheel_needs_no_system_zone_data_nor_fonts(venv, tmp_path):
+    """Time zones come from the tzdata package and the avatar font from Pillow's own
+    (issue 19): a machine without /usr/share/zoneinfo shows local times all the same."""
+    empty = tmp_path / "no-zoneinfo"
+    empty.mkdir()
+    script = ("import zoneinfo; from gancio_like import images, timezones; "
+              "assert zoneinfo.TZPATH == (%r,), zoneinfo.TZPATH; "
+              "assert timezones.is_zone('Europe/Rome') and 'Asia/Tokyo' in timezones.choices(); "
+              "print(timezones.local_text(1906804800, 'Europe/Rome')); "
+              "print(len(images.generated('AL', (40, 90, 160)).data) > 500)" % str(empty))
+    out = run(venv / "python", "-c", script, cwd=tmp_path, env=clean_env(PYTHONTZPATH=str(empty))).stdout
+    assert out.split("\n")[:2] == ["Tue 4 Jun 2030, 14:00 CEST", "True"], out
+
+
 @pytest.fixture
 def no_core_migrations(venv, workdir):
     """The installed package without its .sql files, as a wheel built without data files was."""

@@ -73,7 +73,7 @@ async def test_caches_are_off_while_the_listener_is_down(database_url, monkeypat
 
 @pytest.mark.gen_test
 async def test_unreachable_server_is_storage_unavailable_naming_no_password():
-    from gancio_like.storage.db import StorageUnavailable
-    with pytest.raises(StorageUnavailable) as err:
+    from gancio_like.storage.errors import Unavailable
+    with pytest.raises(Unavailable) as err:
         await PgDatabase("postgresql://fync:s3cret@127.0.0.1:1/fync").open()
     assert "s3cret" not in str(err.value)

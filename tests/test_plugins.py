@@ -9,7 +9,7 @@ import pytest
 
 from gancio_like import hookspecs, notifications
 from gancio_like.config import load_config
-from gancio_like.plugins import PluginError, PluginHost
+from gancio_like.plugin_host import PluginError, PluginHost
 from gancio_like.scopes import ScopeRegistry
 from oauth_helpers import api, consent, authorize_url, full_flow, pkce_pair, register
 
@@ -71,6 +71,33 @@ async def test_public_plugin_route_sees_optional_token(browser, make_user):
     assert (await api(browser, "/api/sample/hello", None)).json() == {"hello": None}
     token = await token_for(browser, make_user, "sample:read")
     assert (await api(browser, "/api/sample/hello", token)).json() == {"hello": "alice"}
+
+
+@pytest.mark.gen_test
+async def test_plugin_notification_type_is_recorded_and_described(browser, make_browser, make_user, app):
+    assert "sample:poke" in app.notification_types.names()
+    poker = await token_for(browser, make_user, "sample:write")
+    bob_id, bob = await make_user("bob"), make_browser()
+    await bob.login("bob")
+    r = await api(browser, "/api/sample/pokes", poker, "POST", {"user_id": bob_id})
+    assert r.code == 201, r.text
+    client = await register(bob, scope="notifications")
+    token = (await full_flow(bob, client, scope="notifications"))["access_token"]
+    [item] = (await api(bob, "/api/notifications", token)).json()["items"]
+    assert item["type"] == "sample:poke" and item["title"] == "Someone poked you"
+    assert item["actor"]["acct"].startswith("alice@") and item["url"].endswith("/u/alice")
+    assert "Someone poked you" in (await bob.get("/notifications")).text
+
+
+def test_plugin_notification_type_must_carry_its_name():
+    from gancio_like.notification_types import NotificationTypes
+    types = NotificationTypes()
+    for name in ("poke", "other:poke", "sample:Poke", "friend_request"):
+        with pytest.raises(ValueError, match="sample"):
+            types.add(name, "Someone poked you", owner="sample")
+    types.add("sample:poke", "Someone poked you", owner="sample")
+    with pytest.raises(ValueError, match="already declared"):
+        types.add("sample:poke", "Again", owner="sample")
 
 
 @pytest.mark.gen_test
@@ -143,14 +170,15 @@ def test_scope_outside_plugin_name_refused(tmp_path):
 
 
 def test_route_clash_refused(tmp_path):
-    from gancio_like.handlers.routes import core_routes
+    from gancio_like.handlers.routes import core_routes, plugin_routes
     with pytest.raises(PluginError, match="clash_route.*/api/me"):
-        _host(tmp_path, "clash_route").routes(core_routes(), ScopeRegistry())
+        plugin_routes(_host(tmp_path, "clash_route").routes(), core_routes(), ScopeRegistry())
 
 
 def test_route_without_scope_refused(tmp_path):
+    from gancio_like.handlers.routes import plugin_routes
     with pytest.raises(PluginError, match="no_scope.*declares no scope"):
-        _host(tmp_path, "no_scope").routes([], ScopeRegistry())
+        plugin_routes(_host(tmp_path, "no_scope").routes(), [], ScopeRegistry())
 
 
 def test_no_listeners_means_nothing_queued(tmp_path):
@@ -206,6 +234,7 @@ def test_every_hook_has_a_test():
         "fync_event_created": "test_event_created_is_told",
         "fync_token_issued": "test_token_issued_reaches_async_listener",
         "fync_token_revoked": "test_token_revoked_is_told",
+        "fync_notification_types": "test_plugin_notification_type_is_recorded_and_described",
     }
     assert sorted(covered) == HOOKS
     assert [t for t in covered.values() if f"def {t}(" not in here] == []

@@ -11,16 +11,13 @@ import argparse
 import asyncio
 import importlib
 import logging
-import sqlite3
 import sys
 
 from .. import __version__
 from ..config import ConfigError, load_config
 from ..errors import FyncError
-from ..storage.db import StorageUnavailable
+from ..storage.errors import StorageError
 from ..storage.migrate import MigrationError
-
-STORAGE_ERRORS = (StorageUnavailable, sqlite3.Error)  # the database failed: said as "database: …"
 
 # Every command in the order `fync --help` lists them: the module that defines it, and its help.
 COMMANDS = {
@@ -52,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         # Commands with --config work on this server's instance; the client side needs none.
         cfg = load_config(args.config, overrides=_overrides(args)) if "config" in args else None
         return asyncio.run(args.run(cfg, args)) or 0
-    except (ConfigError, MigrationError, CommandError, FyncError, *STORAGE_ERRORS, OSError) as exc:
+    except (ConfigError, MigrationError, CommandError, FyncError, StorageError, OSError) as exc:
         print(f"fync: error: {_describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -91,6 +88,6 @@ def _overrides(args: argparse.Namespace) -> dict:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, FyncError):
         return exc.description
-    if isinstance(exc, STORAGE_ERRORS):
+    if isinstance(exc, StorageError):
         return f"database: {exc}"
     return " ".join(str(exc).split())  # one line, whatever the message

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..app import open_instance
 from ..config import Config
-from ..plugins import PluginHost
+from ..plugin_host import PluginHost
 from ..services import ops
 from ..storage.copy import CopyError, copy_to_postgres
 from ..storage.engine import database_for, describe, is_postgres

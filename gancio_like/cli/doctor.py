@@ -7,7 +7,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 
 from ..config import Config
-from ..plugins import PluginHost
+from ..plugin_host import PluginHost
 from ..services import doctor
 from ..storage.engine import dialect
 from ..storage.migrate import MigrationError

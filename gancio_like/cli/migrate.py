@@ -4,7 +4,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 
 from ..config import Config
-from ..plugins import PluginHost
+from ..plugin_host import PluginHost
 from ..storage import migrate
 from ..storage.engine import database_for, describe, dialect
 from . import config_args

@@ -5,7 +5,8 @@ import dataclasses
 from argparse import ArgumentParser
 
 from ..config import Config
-from ..plugins import PluginError, PluginHost, discover
+from ..handlers.api import declared_scopes
+from ..plugin_host import PluginError, PluginHost, discover
 from . import config_args
 
 
@@ -28,8 +29,8 @@ async def list_plugins(cfg: Config, args) -> int:
             continue
         for scope, description in info["scopes"].items():
             print(f"  scope  {scope}\t{description}")
-        for pattern, methods in info["routes"]:
-            declared = ", ".join(f"{m} {s}" for m, s in methods.items())
+        for pattern, handler in info["routes"]:
+            declared = ", ".join(f"{m} {s}" for m, s in declared_scopes(handler).items())
             print(f"  route  {pattern}\t{declared}")
     return 0
 

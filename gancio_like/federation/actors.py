@@ -16,8 +16,10 @@ import re
 from datetime import datetime, timezone
 
 from .. import clock, net
+from ..avatars import avatar_url
 from ..errors import NotFound
 from ..models import User
+from ..storage import avatars as avatar_store
 from ..storage import federation as store
 from ..storage import friends as friend_store
 from ..storage import users as user_store
@@ -99,10 +101,10 @@ async def person(fed: Federation, user: User) -> dict:
 
 
 async def avatar_image(fed: Federation, user: User) -> tuple[str, str] | None:
-    """(absolute URL, media type) of the user's picture, for the actor's `icon`. None
-    until `/avatars/NAME` answers (the people issue fills this in, from avatars.py):
-    no `icon` is better than one whose URL answers 404."""
-    return None
+    """(absolute URL, media type) of the user's picture, for the actor's `icon`: their
+    upload, else the generated PNG that `/avatars/NAME` serves."""
+    media_type = await avatar_store.get_media_type(fed.db, user.id) if user.avatar_version else None
+    return avatar_url(fed.issuer, user.username, user.avatar_version), media_type or "image/png"
 
 
 async def local_user(fed: Federation, name: str) -> User:
@@ -154,7 +156,20 @@ def parse_actor(url: str, doc: dict) -> RemoteActor:
     name = name.lower() if isinstance(name, str) else ""
     if not REMOTE_NAME.fullmatch(name):
         raise ActorError(f"{url} has no usable preferredUsername")
-    return RemoteActor(url, f"{name}@{host}", inbox, key["id"], key["publicKeyPem"], clock.now())
+    return RemoteActor(url, f"{name}@{host}", inbox, key["id"], key["publicKeyPem"], clock.now(),
+                       icon_url(doc.get("icon")))
+
+
+def icon_url(icon) -> str:
+    """The URL of an actor's `icon`: an Image (or a list of them, or a bare URL) whose
+    `url` is a string or a Link; the first https one. "" when there is none."""
+    for item in icon if isinstance(icon, list) else [icon]:
+        url = item.get("url") if isinstance(item, dict) else item
+        for link in url if isinstance(url, list) else [url]:
+            href = link.get("href") if isinstance(link, dict) else link
+            if isinstance(href, str) and href.startswith(("https://", "http://")) and not too_long(href):
+                return href
+    return ""
 
 
 def _own_key(doc: dict, url: str) -> dict:
@@ -198,4 +213,8 @@ async def actor_for_acct(fed: Federation, acct: str, signer: tuple[str, str, int
 
 
 async def remember(fed: Federation, actor: RemoteActor) -> None:
-    await fed.db.write(lambda tx: store.upsert_remote_actor(tx, actor))
+    """Keep a freshly fetched actor; its picture is fetched anew when next shown."""
+    async def keep(tx) -> None:
+        await store.upsert_remote_actor(tx, actor)
+        await avatar_store.note_remote_icon(tx, actor.acct, actor.icon, actor.fetched_at)
+    await fed.db.write(keep)

@@ -34,7 +34,11 @@ _PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([0-9]+))\s*(?:,|$)')
 
 
 class SignatureError(Unauthorized):
-    """The request's HTTP Signature is missing, malformed, too weak or wrong: 401."""
+    """The request's HTTP Signature is missing, malformed, too weak or wrong: 401,
+    with a challenge naming what a signature must cover."""
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Signature realm="fync",headers="{" ".join(REQUIRED)}"'}
 
 
 @dataclass(frozen=True)

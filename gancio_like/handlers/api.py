@@ -11,7 +11,7 @@ import functools
 from .. import validation
 from ..errors import ValidationError
 from ..oauth import bearer
-from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
+from ..oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, MissingToken
 from ..oauth.params import parse_bearer
 from ..jsonstrict import parse_json
 from .base import JsonHandler
@@ -102,12 +102,6 @@ class ApiHandler(JsonHandler):
             return validation.checked(data, declared)
         return data
 
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, OAuthError) and exc.status_code in (401, 403):
-            self.set_header("WWW-Authenticate", _challenge(exc))
-        super().write_error(status_code, **kwargs)
-
 
 def _refuse_repeated(arguments: dict[str, list[bytes]]) -> None:
     """`?limit=5&limit=50` is ambiguous (which one did the client mean?), so it is a 400
@@ -116,19 +110,3 @@ def _refuse_repeated(arguments: dict[str, list[bytes]]) -> None:
         if len(values) > 1:
             raise ValidationError(f"query parameter {name!r} was sent more than once", name)
 
-
-class MissingToken(InvalidToken):
-    """No credentials at all: RFC 6750 §3.1 says the challenge carries no error code."""
-    error = "unauthorized"
-
-    def __init__(self):
-        super().__init__("this call needs an access token: send Authorization: Bearer <token>")
-
-
-def _challenge(exc: OAuthError) -> str:
-    if isinstance(exc, MissingToken):
-        return 'Bearer realm="fync"'
-    value = f'Bearer realm="fync", error="{exc.error}", error_description="{exc.description}"'
-    if isinstance(exc, InsufficientScope):
-        value += f', scope="{exc.scope}"'
-    return value

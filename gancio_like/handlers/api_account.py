@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from .. import __version__, openapi
+from .. import __version__, openapi, timezones
+from ..avatars import avatar_url
 from .api import ApiHandler, public, requires_scope
 from .openapi import api_routes
 
@@ -13,7 +14,8 @@ OAUTH_ENDPOINTS = ("authorize", "token", "register", "revoke", "introspect")
 def user_json(cfg, user) -> dict:
     return {"id": user.id, "username": user.username, "acct": f"{user.username}@{cfg.domain}",
             "display_name": user.display_name, "bio": user.bio, "interests": list(user.interests),
-            "url": f"{cfg.issuer}/u/{user.username}"}
+            "url": f"{cfg.issuer}/u/{user.username}",
+            "avatar": avatar_url(cfg.issuer, user.username, user.avatar_version)}
 
 
 class ApiIndexHandler(ApiHandler):
@@ -52,4 +54,6 @@ def index_links(base: str, routes: list[openapi.Route]) -> dict[str, str]:
 class MeHandler(ApiHandler):
     @requires_scope("profile")
     def get(self) -> None:
-        self.write_json(user_json(self.cfg, self.current_user))
+        """You; `timezone` is the IANA zone your times are shown in (yours, else the instance's)."""
+        me = self.current_user
+        self.write_json({**user_json(self.cfg, me), "timezone": timezones.zone_for(me, self.cfg.instance.timezone)})

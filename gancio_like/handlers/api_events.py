@@ -12,6 +12,7 @@ from ..openapi import page_of
 from ..services import events
 from ..validation import text_pattern
 from .api import ApiHandler, public, requires_scope
+from .idempotency import idempotent
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 LIST_QUERY = ("limit", "cursor", "tag", "past")
@@ -111,6 +112,7 @@ class EventsHandler(EventApiHandler):
                          "next_cursor": page.next_cursor})
 
     @requires_scope("event:write")
+    @idempotent
     async def post(self) -> None:
         """Create an event (JSON or form)."""
         event = await events.create_event(self.db, self.caller_id, self.event_fields())

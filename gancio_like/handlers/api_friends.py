@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from .. import validation
+from ..avatars import acct_avatar_url
 from ..models import Friend, FriendRequest, Suggestion
 from ..openapi import page_of
 from ..pagination import parse_limit
 from ..services import friends, suggestions
 from .api import ApiHandler, requires_scope
 from .api_account import user_json
+from .idempotency import idempotent
 
 
 # What services.friends.parse_acct takes, as a schema the server also holds path and
@@ -15,29 +17,39 @@ from .api_account import user_json
 ACCT = {"type": "string", "maxLength": 262,
         "pattern": rf"^@?[A-Za-z0-9_.-]{{1,64}}(@[A-Za-z0-9-]{{1,63}}(\.[A-Za-z0-9-]{{1,63}})*{friends.PORT})?$",
         "description": "a name like bob, or bob@other.example for someone on another instance"}
-FRIEND = {"type": "object", "required": ["acct", "username", "display_name", "since"],
+AVATAR = {"type": "string", "format": "uri", "description": "the person's picture (an absolute URL)"}
+FRIEND = {"type": "object", "required": ["acct", "username", "display_name", "since", "avatar"],
           "properties": {"acct": {"type": "string"}, "username": {"type": "string"},
-                         "display_name": {"type": "string"}, "since": {"type": "integer"}}}
-REQUEST = {"type": "object", "required": ["id", "from", "to", "status", "created_at"],
+                         "display_name": {"type": "string"}, "since": {"type": "integer"}, "avatar": AVATAR}}
+REQUEST = {"type": "object", "required": ["id", "from", "to", "status", "created_at", "from_avatar", "to_avatar"],
            "properties": {"id": {"type": "integer"}, "from": {"type": "string"}, "to": {"type": "string"},
-                          "status": {"type": "string"}, "created_at": {"type": "integer"}}}
-SUGGESTION = {"type": "object", "required": ["user", "score", "reasons"],
-              "properties": {"user": {"type": "object"}, "score": {"type": "number"},
+                          "status": {"type": "string"}, "created_at": {"type": "integer"},
+                          "from_avatar": {**AVATAR, "description": "the sender's picture (an absolute URL)"},
+                          "to_avatar": {**AVATAR, "description": "the recipient's picture (an absolute URL)"}}}
+SUGGESTION = {"type": "object", "required": ["user", "score", "reasons", "avatar"],
+              "properties": {"user": {"type": "object"}, "score": {"type": "number"}, "avatar": AVATAR,
                              "reasons": {"type": "array", "items": {"type": "string"}}}}
 
 
-def friend_json(friend: Friend) -> dict:
+def friend_json(cfg, friend: Friend) -> dict:
     return {"acct": friend.acct, "username": friend.username, "display_name": friend.display_name,
-            "since": friend.since}
+            "since": friend.since,
+            "avatar": acct_avatar_url(cfg.issuer, friend.acct, friend.user_id is not None, friend.avatar_version)}
 
 
-def request_json(request: FriendRequest) -> dict:
+def request_json(cfg, request: FriendRequest) -> dict:
+    """The same for both sides; each person with their picture."""
     return {"id": request.id, "from": request.from_acct, "to": request.to_acct,
-            "status": request.status, "created_at": request.created_at}
+            "status": request.status, "created_at": request.created_at,
+            "from_avatar": acct_avatar_url(cfg.issuer, request.from_acct, request.from_user_id is not None,
+                                           request.from_avatar_version),
+            "to_avatar": acct_avatar_url(cfg.issuer, request.to_acct, request.to_user_id is not None,
+                                         request.to_avatar_version)}
 
 
 def suggestion_json(cfg, suggestion: Suggestion) -> dict:
-    return {"user": user_json(cfg, suggestion.user), "score": suggestion.score,
+    user = user_json(cfg, suggestion.user)
+    return {"user": user, "avatar": user["avatar"], "score": suggestion.score,
             "reasons": suggestions.reasons(suggestion),
             "shared_interests": list(suggestion.shared_interests),
             "mutual_friends": suggestion.mutual_friends}
@@ -52,7 +64,7 @@ class FriendsHandler(ApiHandler):
         position = self.fync.cursors.decode(self.get_query_argument("cursor", None))
         items, after = await friends.list_friends(self.db, self.cfg.domain, self.current_user.id,
                                                   limit, position)
-        self.write_json({"items": [friend_json(f) for f in items],
+        self.write_json({"items": [friend_json(self.cfg, f) for f in items],
                          "next_cursor": None if after is None else self.fync.cursors.encode(after)})
 
 
@@ -67,14 +79,15 @@ class FriendRequestsHandler(ApiHandler):
     @requires_scope("friends:read")
     async def get(self) -> None:
         incoming, outgoing = await friends.list_requests(self.db, self.cfg.domain, self.current_user.id)
-        self.write_json({"incoming": [request_json(r) for r in incoming],
-                         "outgoing": [request_json(r) for r in outgoing]})
+        self.write_json({"incoming": [request_json(self.cfg, r) for r in incoming],
+                         "outgoing": [request_json(self.cfg, r) for r in outgoing]})
 
     @requires_scope("friends:write")
+    @idempotent
     async def post(self) -> None:
         to = self.json_body()["to"]
         request = await friends.send_request(self.db, self.cfg.domain, self.current_user.id, to)
-        self.write_json(request_json(request), 201)
+        self.write_json(request_json(self.cfg, request), 201)
 
 
 class FriendRequestActionHandler(ApiHandler):
@@ -85,10 +98,11 @@ class FriendRequestActionHandler(ApiHandler):
                         "errors": {"409": "The request was already answered"}}}
 
     @requires_scope("friends:write")
+    @idempotent
     async def post(self, request_id: str) -> None:
         request = await friends.REQUEST_ACTIONS[self.action](self.db, self.cfg.domain, self.current_user.id,
                                                              int(request_id))
-        self.write_json(request_json(request))
+        self.write_json(request_json(self.cfg, request))
 
 
 class AcceptFriendRequestHandler(FriendRequestActionHandler):

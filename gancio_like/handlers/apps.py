@@ -2,19 +2,11 @@
 Also the base of every page that shows apps (portal, admin)."""
 from __future__ import annotations
 
-import datetime
-
 import tornado.web
 
 from ..services import apps
 from .base import PageHandler
 from .confirm import Ask, confirmed
-
-
-def when(timestamp: int | None) -> str:
-    if timestamp is None:
-        return "never"
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class AppsPage(PageHandler):
@@ -23,9 +15,6 @@ class AppsPage(PageHandler):
     def set_default_headers(self) -> None:
         super().set_default_headers()
         self.set_header("Cache-Control", "no-store")
-
-    def render(self, template: str, **kwargs) -> None:
-        super().render(template, when=when, **kwargs)
 
 
 class ConnectedAppsHandler(AppsPage):

@@ -1,5 +1,6 @@
 """Handler bases: `PageHandler` for cookie-authenticated HTML, `JsonHandler` for
-cookie-less JSON endpoints. Each shapes every error its own way in `write_error`."""
+cookie-less JSON endpoints. Each renders every error, whatever raised it, in its one
+`write_error`: the error itself says its status, body and headers."""
 from __future__ import annotations
 
 import json
@@ -8,11 +9,11 @@ from urllib.parse import urlsplit
 
 import tornado.web
 
-from .. import accesslog
-from ..errors import FyncError, Unavailable, ValidationError
-from ..oauth.errors import OAuthError
-from ..services import accounts
-from ..storage.db import StorageUnavailable
+from .. import accesslog, timezones
+from ..avatars import avatar_url, remote_avatar_url
+from ..errors import Conflict, FyncError, StatusError, MethodNotAllowed, Unavailable, ValidationError
+from ..services import accounts, notify
+from ..storage import errors as storage_errors
 
 log = logging.getLogger("fync")
 SESSION_COOKIE = "fync_session"
@@ -28,23 +29,20 @@ PAGE_HEADERS = {
 }
 
 
-def as_fync_error(exc: BaseException | None) -> FyncError | OAuthError | None:
-    """The domain or protocol error behind an exception, if any (storage faults become 503)."""
-    if isinstance(exc, (FyncError, OAuthError)):
+def known_error(exc: BaseException | None) -> FyncError | None:
+    """The error to answer with for an exception Fync knows: its own errors as they are,
+    storage's mapped to HTTP here, once. None for anything else (Tornado's, or a bug)."""
+    if isinstance(exc, FyncError):
         return exc
-    if isinstance(exc, StorageUnavailable):
-        error = Unavailable("the database cannot take writes right now; try again shortly")
-        error.retry_after = STORAGE_RETRY_AFTER
-        return error
-    if _too_large_for_sqlite(exc):
+    if isinstance(exc, storage_errors.Unavailable):
+        return Unavailable("the database cannot take writes right now; try again shortly", STORAGE_RETRY_AFTER)
+    if isinstance(exc, storage_errors.Conflict):
+        return Conflict("another request changed the same data at the same time; try again")
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
         # No row can hold a number past 64 bits, so it is bad input wherever it came from
         # (an unbounded route group or JSON number in a plugin, say), never a server fault.
         return ValidationError("a number in the request is too large (the most is 2**63 - 1)")
     return None
-
-
-def _too_large_for_sqlite(exc: BaseException | None) -> bool:
-    return isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc)
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -74,24 +72,25 @@ class BaseHandler(tornado.web.RequestHandler):
         return f"{self.request.method} {self.request.path}{'?' + query if query else ''} ({self.request.remote_ip})"
 
     def log_exception(self, typ, value, tb) -> None:
-        error = as_fync_error(value)
-        if error is None:
+        """Fync's own errors are answers, not faults; storage's and SQLite's get one line;
+        anything else is a bug, logged with its traceback."""
+        where = f"{self.request.method} {self.request.path}"
+        if known_error(value) is None:
             super().log_exception(typ, value, tb)
-        elif isinstance(value, StorageUnavailable):
-            log.error("storage unavailable on %s %s: %s", self.request.method, self.request.path, value)
-        elif _too_large_for_sqlite(value):
-            log.warning("unbounded number reached SQLite on %s %s", self.request.method, self.request.path)
+        elif isinstance(value, storage_errors.StorageError):
+            log.error("storage %s on %s: %s", type(value).__name__.lower(), where, value)
+        elif isinstance(value, OverflowError):
+            log.warning("unbounded number reached SQLite on %s", where)
 
-    def error_from(self, kwargs) -> FyncError | OAuthError | None:
-        """In write_error: the error raised, with the response status set from it."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        error = as_fync_error(exc)
-        if error is not None:
-            self.set_status(error.status_code)
-            if getattr(error, "retry_after", None):
-                self.set_header("Retry-After", str(error.retry_after))
-        if self.get_status() == 405:
-            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6
+    def error_from(self, kwargs) -> FyncError:
+        """In write_error: the error to answer with, its status and headers already set."""
+        error = known_error(kwargs.get("exc_info", (None, None, None))[1])
+        if error is None:
+            status = self.get_status()  # Tornado's own HTTPError, or 500 for an unexpected fault
+            error = MethodNotAllowed(self.allowed_methods()) if status == 405 else StatusError(status, self._reason)
+        self.set_status(error.status_code)
+        for name, value in error.headers().items():
+            self.set_header(name, value)
         return error
 
     @classmethod
@@ -113,9 +112,13 @@ class PageHandler(BaseHandler):
         for name, value in PAGE_HEADERS.items():
             self.set_header(name, value)
 
+    unread = 0  # the header's count of unread notifications
+
     async def prepare(self) -> None:
         self.session_token = self.get_cookie(SESSION_COOKIE)
         self.current_user = await accounts.session_user(self.db, self.session_token)
+        if self.current_user is not None:
+            self.unread = await notify.count_unread(self.db, self.current_user.id)
 
     async def log_in(self, user_id: int) -> None:
         """A fresh session; one planted before login is ended, never adopted."""
@@ -129,15 +132,32 @@ class PageHandler(BaseHandler):
 
     def render(self, template: str, **kwargs) -> None:
         kwargs.setdefault("error", None)
-        super().render(template, cfg=self.cfg, **kwargs)
+        super().render(template, cfg=self.cfg, unread=self.unread, **kwargs)
+
+    @property
+    def zone(self) -> str:
+        """The viewer's time zone: their own, else the instance's (visitors too)."""
+        return timezones.zone_for(self.current_user, self.cfg.instance.timezone)
+
+    def get_template_namespace(self) -> dict:
+        """Every page can show a time in the viewer's zone, named, and anyone's picture."""
+        namespace = super().get_template_namespace()
+        issuer = self.cfg.issuer
+        zone = self.zone
+        namespace.update(
+            zone=zone, when=lambda timestamp: "never" if timestamp is None else timezones.local_text(timestamp, zone),
+            day=lambda timestamp: timezones.local_date(timestamp, zone),
+            iso=lambda timestamp: timezones.iso(timestamp, zone),
+            avatar=lambda username, version=0: avatar_url(issuer, username, version),
+            remote_avatar=lambda acct: remote_avatar_url(issuer, acct))
+        return namespace
 
     def local_next(self, default: str = "/") -> str:
         return safe_next(self.get_argument("next", default), default)
 
     def write_error(self, status_code: int, **kwargs) -> None:
         error = self.error_from(kwargs)
-        message = error.description if error else self._reason
-        self.render("error.html", status=self.get_status(), message=message)
+        self.render("error.html", status=error.status_code, message=error.description)
 
 
 def safe_next(target: str, default: str = "/") -> str:
@@ -166,16 +186,11 @@ class JsonHandler(BaseHandler):
 
     def options(self, *args) -> None:
         self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
-        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
         self.set_header("Access-Control-Max-Age", "86400")
         self.set_status(204)
         self.finish()
 
     def write_error(self, status_code: int, **kwargs) -> None:
         error = self.error_from(kwargs)
-        if error is not None:
-            body = error.body()
-        else:
-            body = {"error": "server_error" if self.get_status() >= 500 else "invalid_request",
-                    "error_description": self._reason}
-        self.write_json(body, self.get_status())
+        self.write_json(error.body(), error.status_code)

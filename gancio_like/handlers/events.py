@@ -1,19 +1,20 @@
-"""Event pages (SPEC §2 `/events`) and public profiles (`/u/NAME`).
+"""Event pages (SPEC §2 `/events`) and public profiles (`/u/NAME`, `/@NAME`).
 
-Times are shown and typed in UTC: `<input type="datetime-local">` carries no zone,
-and without JavaScript the page cannot learn the reader's, so the form says so.
+Times are shown in the viewer's time zone, named (PageHandler's `when`), and event forms
+take local date and time in the person's zone (`<input type="datetime-local">` carries
+none): the event keeps that zone as its own `timezone`.
 """
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import tornado.web
 
+from .. import timezones
 from ..errors import ValidationError
 from ..federation.actors import ACTIVITY_JSON, wants_activity_json
-from ..services import event_federation, events
+from ..services import event_federation, events, friends, remote_follow
 from .base import PageHandler
 from .confirm import Ask, confirmed
 
@@ -21,32 +22,29 @@ TEXT_FIELDS = ("title", "description", "start_datetime", "end_datetime", "place_
                "place_address", "tags")
 
 
-def when(timestamp: int) -> str:
-    """How a page shows a time: `Sat 31 May 2025, 19:30 UTC`."""
-    moment = datetime.fromtimestamp(timestamp, timezone.utc)
-    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
-
-
-def datetime_local(timestamp: int | None) -> str:
-    """A time as a datetime-local input's value (UTC)."""
-    if timestamp is None:
-        return ""
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M")
-
-
-def form_of(event) -> dict:
-    """An event as its edit form's values."""
+def form_of(event, zone: str) -> dict:
+    """An event as its edit form's values, its times in `zone`."""
     return {"title": event.title, "description": event.description,
-            "start_datetime": datetime_local(event.start_datetime),
-            "end_datetime": datetime_local(event.end_datetime), "place_name": event.place_name,
+            "start_datetime": timezones.to_form(event.start_datetime, zone),
+            "end_datetime": timezones.to_form(event.end_datetime, zone), "place_name": event.place_name,
             "place_address": event.place_address, "tags": ", ".join(event.tags),
             "published": event.published}
 
 
-def event_input(form: dict) -> dict:
-    """The form's values as the service takes them: its times read as UTC."""
-    return {**form, "start_datetime": events.from_datetime_local(form["start_datetime"], "start_datetime"),
-            "end_datetime": events.from_datetime_local(form["end_datetime"], "end_datetime")}
+def event_input(form: dict, zone: str) -> dict:
+    """The form's values as the service takes them: its times read in `zone`, kept as the event's."""
+    return {**form, "start_datetime": local_time(form["start_datetime"], zone, "start_datetime"),
+            "end_datetime": local_time(form["end_datetime"], zone, "end_datetime"), "timezone": zone}
+
+
+def local_time(text: str, zone: str, field: str) -> int | None:
+    """A datetime-local value meant in `zone` → unix seconds ("" → None)."""
+    if not (text or "").strip():
+        return None
+    try:
+        return timezones.from_form(text, zone)
+    except (ValueError, OverflowError):
+        raise ValidationError(f"{field} must be a date and time like 2025-06-01T19:30", field) from None
 
 
 def next_link(path: str, filters: dict, page: events.Page) -> str | None:
@@ -57,12 +55,7 @@ def next_link(path: str, filters: dict, page: events.Page) -> str | None:
 
 
 class EventPageHandler(PageHandler):
-    """Shared by the event pages: time formatting in templates, the submitted form."""
-
-    def get_template_namespace(self) -> dict:
-        namespace = super().get_template_namespace()
-        namespace.update(when=when)
-        return namespace
+    """Shared by the event pages: the submitted form."""
 
     @property
     def user_id(self) -> int | None:
@@ -100,7 +93,7 @@ class EventNewHandler(EventPageHandler):
     async def post(self) -> None:
         form = self.submitted_form()
         try:
-            event = await events.create_event(self.db, self.user_id, event_input(form))
+            event = await events.create_event(self.db, self.user_id, event_input(form, self.zone))
         except ValidationError as exc:
             return self.render_form(form, error=exc.description)
         self.redirect(f"/events/{event.id}", status=303)
@@ -130,13 +123,13 @@ class EventEditHandler(EventPageHandler):
     @tornado.web.authenticated
     async def get(self, event_id: str) -> None:
         event = await events.owned_event(self.db, int(event_id), self.user_id)
-        self.render_form(form_of(event), event.id)
+        self.render_form(form_of(event, self.zone), event.id)
 
     @tornado.web.authenticated
     async def post(self, event_id: str) -> None:
         form = self.submitted_form()
         try:
-            await events.update_event(self.db, int(event_id), self.user_id, event_input(form))
+            await events.update_event(self.db, int(event_id), self.user_id, event_input(form, self.zone))
         except ValidationError as exc:
             return self.render_form(form, event_id, exc.description)
         self.redirect(f"/events/{event_id}", status=303)
@@ -154,10 +147,22 @@ class EventDeleteHandler(EventPageHandler):
 
 
 class ProfileHandler(EventPageHandler):
+    """`/u/NAME` and `/@NAME`. Its "Add from your instance" form comes back here with
+    `domain`, and is sent on to that instance's add-a-friend form (services/remote_follow.py)."""
+
     async def get(self, username: str) -> None:
-        cursor = self.get_argument("cursor", None)
+        cursor, domain = self.get_argument("cursor", None), self.get_query_argument("domain", None)
         user, page = await events.profile(self.db, self.fync.cursors, username, cursor)
-        self.render("profile.html", person=user, page=page,
+        error = None
+        if domain is not None:
+            try:
+                target = remote_follow.add_friend_url(domain, f"{user.username}@{self.cfg.domain}")
+                return self.redirect(target, status=303)
+            except ValidationError as exc:
+                self.set_status(400)
+                error = exc.description
+        relation = await friends.relation(self.db, self.cfg.domain, self.user_id, user.id) if self.user_id else ""
+        self.render("profile.html", person=user, page=page, relation=relation, domain=domain or "", error=error,
                     next_url=next_link(f"/u/{user.username}", {}, page))
 
 
@@ -171,4 +176,5 @@ ROUTES = [
     (rf"/events/remote/{EVENT_ID}", RemoteEventHandler),
     (rf"/events/{EVENT_ID}/delete", EventDeleteHandler),
     (r"/u/([^/]+)", ProfileHandler),
+    (r"/@([^/]+)", ProfileHandler),
 ]

@@ -13,7 +13,6 @@ import json
 from ..errors import Forbidden
 from ..federation import actors, events_actor, inbox
 from ..federation.actors import ACTIVITY_JSON
-from ..federation.signatures import SignatureError
 from ..services.inbox import receive
 from .base import JsonHandler
 
@@ -79,12 +78,6 @@ class InboxHandler(FederationHandler):
         await receive(self.db, self.cfg.issuer, actor, activity)
         self.set_status(202)
         self.finish()
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, SignatureError):
-            self.set_header("WWW-Authenticate", 'Signature realm="fync",headers="(request-target) host date digest"')
-        super().write_error(status_code, **kwargs)
 
 
 USERNAME = r"([a-z0-9_]{1,30})"

@@ -51,9 +51,6 @@ class Validators:
         return found
 
 
-_validators = Validators()
-
-
 class FeedHandler(PageHandler):
     """A public document anyone may poll: no session is looked up, answers are cacheable."""
 
@@ -62,7 +59,7 @@ class FeedHandler(PageHandler):
 
     def send_feed(self, body: bytes, media_type: str) -> None:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        modified, exact = _validators.of(self.request.uri, etag)
+        modified, exact = self.application.feed_validators.of(self.request.uri, etag)
         self.set_header("ETag", etag)
         self.set_header("Last-Modified", formatdate(modified, usegmt=True))
         self.set_header("Cache-Control", f"public, max-age={MAX_AGE}")

@@ -16,6 +16,7 @@ from .base import PageHandler
 from .confirm import Ask, confirmed
 
 FRIENDS_SHOWN, PEOPLE_SHOWN = 50, 10
+MAX_NAME = 320  # the form's maxlength
 NOTICES = {"sent": "Friend request sent.", "befriended": "They had already asked you: you are now friends.",
            "accepted": "Request accepted: you are now friends.", "declined": "Request declined.",
            "cancelled": "Request cancelled.", "removed": "Friend removed."}
@@ -43,7 +44,8 @@ class FriendsBase(PageHandler):
             return await self.refuse(exc, name)
         if done == "sent" and result.status == "accepted":
             done = "befriended"
-        self.redirect(f"/friends?done={done}", status=303)
+        back = "/" if self.get_body_argument("next", "") == "/" else "/friends"  # the home page answers too
+        self.redirect(f"{back}?done={done}", status=303)
 
     async def refuse(self, error: FyncError, name: str = "") -> None:
         self.set_status(400)
@@ -51,9 +53,11 @@ class FriendsBase(PageHandler):
 
 
 class FriendsPage(FriendsBase):
+    """`?add=ACCT` fills in the add-a-friend form (where "Add from your instance" lands)."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
-        await self.show()
+        await self.show(name=self.get_query_argument("add", "")[:MAX_NAME])
 
 
 class SendRequestForm(FriendsBase):

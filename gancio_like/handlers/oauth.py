@@ -6,9 +6,8 @@ from urllib.parse import urlencode, urlsplit
 
 from .. import validation
 from ..errors import ValidationError
-from ..oauth import authorize, clientauth, introspection, metadata, registration, revocation, schemas, token
-from ..oauth.errors import (InvalidClient, InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, InvalidToken,
-                           OAuthError, RateLimited)
+from ..oauth import authorize, cimd, clientauth, introspection, metadata, registration, revocation, schemas, token
+from ..oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidRequest, OAuthError, RateLimited
 from ..oauth.params import single_params
 from ..services import accounts
 from ..jsonstrict import parse_json
@@ -51,6 +50,7 @@ class AuthorizeHandler(PageHandler):
             return self.redirect(url)
         request_id = await authorize.save_pending(ctx, accounts.session_hash(self.session_token), user_id, req)
         self.render("consent.html", req=req, request_id=request_id, redirect_host=_host(req.redirect_uri),
+                    own_app=cimd.is_own_client(self.cfg, req.client),
                     scopes=[(s, ctx.scopes.describe(s)) for s in ctx.scopes.names() if s in req.scopes])
 
     def _to_login(self) -> None:
@@ -92,15 +92,6 @@ class OAuthFormHandler(JsonHandler):
 
     async def client(self, params: dict[str, str]):
         return await clientauth.authenticate(self.fync.oauth, self.request.headers.get("Authorization"), params)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        basic = self.request.headers.get("Authorization", "").lower().startswith("basic")
-        if isinstance(exc, InvalidClient) and basic:
-            self.set_header("WWW-Authenticate", 'Basic realm="fync"')
-        if status_code == 405:  # RFC 9110 §15.5.6: a 405 names the methods that work
-            self.set_header("Allow", "POST, OPTIONS")
-        super().write_error(status_code, **kwargs)
 
 
 class TokenHandler(OAuthFormHandler):
@@ -201,10 +192,3 @@ class RegistrationManagementHandler(RegistrationHandler):
         await registration.delete(self.fync.oauth, await self._client(client_id))
         self.set_status(204)
         self.finish()
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        # `status_code` is 500 for every non-HTTPError exception (Tornado sets the real
-        # status in error_from), so the exception decides: RFC 6750 §3 wants the challenge.
-        if isinstance(kwargs.get("exc_info", (None, None, None))[1], InvalidToken):
-            self.set_header("WWW-Authenticate", 'Bearer realm="fync", error="invalid_token"')
-        super().write_error(status_code, **kwargs)

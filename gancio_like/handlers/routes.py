@@ -1,10 +1,15 @@
-"""The URL table: every core route, then the plugins' (SPEC §2–§7)."""
+"""The URL table: every core route, then the plugins' (SPEC §2–§7), each checked
+before the server starts: an API method with no declared scope, or a plugin route
+that is not an API route, clashes with another or needs an unknown scope, stops it."""
 from __future__ import annotations
 
+import re
+
 from ..errors import NotFound
-from . import (admin, api_account, api_events, api_friends, apps, dev, discovery, events, federation, feeds,
-               friends, oauth, openapi, ops, web)
-from .api import ApiHandler, declared_scopes
+from ..plugin_host import PluginError
+from . import (admin, api_account, api_events, api_friends, api_notifications, apps, avatars, dev, discovery,
+               events, federation, feeds, friends, notifications, oauth, openapi, ops, password, pwa, web)
+from .api import PUBLIC, ApiHandler, declared_scopes
 from .base import PageHandler
 
 API_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
@@ -17,19 +22,11 @@ class NotFoundHandler(PageHandler):
         """Nothing here changes anything, so a POST gets its 404, not a 403."""
 
     async def prepare(self) -> None:
-        if self._is_api():
-            raise NotFound("endpoint")
+        if self.request.path.startswith(API_PREFIXES):
+            self.write_json(NotFound("endpoint").body(), 404)  # finished: no method runs
+            return
         await super().prepare()  # the page's header shows who is logged in, as on any page
         raise NotFound("page")
-
-    def _is_api(self) -> bool:
-        return self.request.path.startswith(API_PREFIXES)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        if self._is_api():
-            self.set_header("Content-Type", "application/json")
-            return self.write_json(self.error_from(kwargs).body(), 404)
-        super().write_error(status_code, **kwargs)
 
 
 def core_routes() -> list[tuple]:
@@ -56,8 +53,9 @@ def core_routes() -> list[tuple]:
         (r"/api/me", api_account.MeHandler),
         *api_friends.ROUTES, *friends.ROUTES,
         *api_events.ROUTES, *events.ROUTES, *feeds.ROUTES,
+        *api_notifications.ROUTES, *notifications.ROUTES,
         *dev.ROUTES, *apps.ROUTES, *admin.ROUTES, *openapi.ROUTES, *discovery.ROUTES,
-        *federation.ROUTES, *ops.ROUTES,
+        *federation.ROUTES, *ops.ROUTES, *pwa.ROUTES, *avatars.ROUTES, *password.ROUTES,
     ]
 
 
@@ -65,7 +63,7 @@ def build(plugins, scopes) -> list[tuple]:
     """Core routes, then the plugins' (checked against the core and the scope registry)."""
     core = core_routes()
     check_scopes_declared(core)
-    return core + plugins.routes(core, scopes)
+    return core + plugin_routes(plugins.routes(), core, scopes)
 
 
 def check_scopes_declared(routes: list[tuple]) -> None:
@@ -76,3 +74,35 @@ def check_scopes_declared(routes: list[tuple]) -> None:
                 if scope is None:
                     raise ValueError(f"{handler.__name__}.{method.lower()} ({pattern}) declares no scope: "
                                      "use @requires_scope(...) or @public")
+
+
+def plugin_routes(found: list[tuple[str, str, object]], core: list[tuple], registry) -> list[tuple]:
+    """The plugins' (name, pattern, handler) routes as routes, each checked; PluginError names the plugin."""
+    taken = {pattern for pattern, *_ in core}
+    routes = []
+    for name, pattern, handler in found:
+        _check_plugin_route(name, pattern, handler, taken, registry)
+        handler.plugin_name = name
+        taken.add(pattern)
+        routes.append((pattern, handler))
+    return routes
+
+
+def _check_plugin_route(name: str, pattern: str, handler, taken: set[str], registry) -> None:
+    if not (isinstance(handler, type) and issubclass(handler, ApiHandler)):
+        raise PluginError(f"plugin {name!r}: route {pattern} must be served by a gancio_like.plugins.ApiHandler")
+    if not pattern.startswith("/api/"):
+        raise PluginError(f"plugin {name!r}: route {pattern} must start with /api/")
+    if pattern in taken or any(re.fullmatch(pattern, _literal(p)) for p in taken):
+        raise PluginError(f"plugin {name!r}: route {pattern} clashes with an existing route")
+    for method, scope in declared_scopes(handler).items():
+        if scope is None:
+            raise PluginError(f"plugin {name!r}: {handler.__name__}.{method.lower()} declares no scope; "
+                              "use @requires_scope(...) or @public")
+        if scope is not PUBLIC and scope not in registry:
+            raise PluginError(f"plugin {name!r}: {handler.__name__}.{method.lower()} needs unknown scope {scope!r}")
+
+
+def _literal(pattern: str) -> str:
+    """A core pattern as a path, for clash checks (`/api/me` stays `/api/me`)."""
+    return pattern.replace("\\", "")

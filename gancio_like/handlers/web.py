@@ -3,14 +3,24 @@ from __future__ import annotations
 
 import tornado.web
 
+from .. import timezones
 from ..errors import Forbidden, TooManyRequests, ValidationError
-from ..services import accounts
+from ..services import accounts, events, home, push, suggestions
 from .base import SESSION_COOKIE, PageHandler
+from .friends import NOTICES
 
 
 class HomeHandler(PageHandler):
-    def get(self) -> None:
-        self.render("home.html")
+    """Logged in: requests to answer, coming events, people like you. Visitors: a welcome
+    and the instance's upcoming public events."""
+
+    async def get(self) -> None:
+        if self.current_user is None:
+            upcoming = await events.list_events(self.db, self.fync.cursors, limit=str(home.SHOWN))
+            return self.render("home.html", home=None, upcoming=upcoming.items)
+        found = await home.home(self.db, self.cfg.domain, self.current_user)
+        self.render("home.html", home=found, steps=found.first_steps(self.current_user),
+                    reasons=suggestions.reasons, notice=NOTICES.get(self.get_query_argument("done", "")))
 
 
 class SignupHandler(PageHandler):
@@ -37,7 +47,7 @@ class SignupHandler(PageHandler):
 
 class LoginHandler(PageHandler):
     def get(self) -> None:
-        self.render("login.html", next=self.local_next(), username="")
+        self.render("login.html", next=self.local_next(), username="", reset=self.get_argument("reset", "") == "1")
 
     async def post(self) -> None:
         username = self.get_body_argument("username", "")
@@ -46,7 +56,7 @@ class LoginHandler(PageHandler):
         user_id = await accounts.authenticate(self.db, self.fync.passwords, username, password)
         if user_id is None:
             self.set_status(401)
-            return self.render("login.html", next=self.local_next(), username=username,
+            return self.render("login.html", next=self.local_next(), username=username, reset=False,
                                error="wrong username or password")
         await login_succeeded(self, keys)
         await self.log_in(user_id)
@@ -78,24 +88,52 @@ class LogoutHandler(PageHandler):
 
 
 class SettingsHandler(PageHandler):
+    """Three forms POST here: the profile, the picture (multipart, `avatar`; or
+    `avatar_remove`) and the password. Each changes only what it carries."""
+
+    SAVED = ("profile", "password", "picture")
+
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         saved = self.get_argument("saved", "")
-        self.render("settings.html", saved=saved if saved in ("profile", "password") else "")
+        await self.show(saved=saved if saved in self.SAVED else "")
+
+    async def show(self, saved: str = "", error: str | None = None) -> None:
+        """The page, with the devices that get the person's notifications (settings_devices.html)."""
+        devices = await push.devices(self.db, self.current_user.id)
+        self.render("settings.html", saved=saved, error=error, zones=timezones.choices(),
+                    default_zone=self.cfg.instance.timezone, devices=devices, push_service=push.origin,
+                    device_removed=self.get_argument("removed", "") == "device")
 
     @tornado.web.authenticated
     async def post(self) -> None:
         try:
-            if "new_password" in self.request.body_arguments:
-                await self._change_password()
-                return self.redirect("/settings?saved=password", status=303)
-            await accounts.update_profile(
-                self.db, self.current_user.id, self.get_body_argument("display_name", ""),
-                self.get_body_argument("bio", ""), self.get_body_argument("interests", ""))
+            saved = await self._save()
         except ValidationError as exc:
             self.set_status(400)
-            return self.render("settings.html", saved="", error=exc.description)
-        self.redirect("/settings?saved=profile", status=303)
+            return await self.show(error=exc.description)
+        self.redirect(f"/settings?saved={saved}", status=303)
+
+    async def _save(self) -> str:
+        if "new_password" in self.request.body_arguments:
+            await self._change_password()
+            return "password"
+        if "avatar" in self.request.files or "avatar_remove" in self.request.body_arguments:
+            await self._change_picture()
+            return "picture"
+        await accounts.update_profile(
+            self.db, self.current_user.id, self.get_body_argument("display_name", ""),
+            self.get_body_argument("bio", ""), self.get_body_argument("interests", ""),
+            self.get_body_argument("email", None), self.get_body_argument("timezone", None))
+        return "profile"
+
+    async def _change_picture(self) -> None:
+        if "avatar_remove" in self.request.body_arguments:
+            return await self.fync.avatars.remove(self.current_user.id)
+        upload = self.request.files["avatar"][0]
+        if not upload.body:
+            raise ValidationError("choose a picture to upload first", "avatar")
+        await self.fync.avatars.upload(self.current_user.id, upload.body)
 
     async def _change_password(self) -> None:
         current = self.get_body_argument("current_password", "")

@@ -20,7 +20,7 @@ from . import credentials, pkce
 from .clients import find_client
 from .context import OAuthContext
 from .errors import AccessDenied, InvalidScope, OAuthError, UnsupportedResponseType
-from .params import single_params
+from .params import parse_scope, single_params
 from .redirect_uris import match_redirect_uri
 
 PENDING_TTL = 600  # seconds a consent page stays answerable
@@ -100,7 +100,7 @@ def _validated(ctx: OAuthContext, client: Client, redirect_uri: str, sent: bool,
     # Left out, it means code (SPEC §3), as GitHub's, Fusio's and AnyFetch's clients send it.
     if params.get("response_type", "code") != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
-    scopes = ctx.scopes.parse(params["scope"]) if "scope" in params else client.scopes
+    scopes = parse_scope(ctx.scopes, params["scope"]) if "scope" in params else client.scopes
     if not scopes or not scopes <= client.scopes:
         raise InvalidScope(f"scope must be within this app's scopes: {format_scope(client.scopes)}")
     required = client.is_public or ctx.cfg.oauth.require_pkce == "always"
@@ -175,15 +175,15 @@ async def answer(ctx: OAuthContext, session_hash: bytes, request_id: str, user_i
                  allow: bool, ticked: set[str]) -> str:
     """The user's decision on a stored request → the redirect to the client."""
     async with ctx.db.transaction() as tx:
-        row = await token_store.take_request(tx, credentials.digest(request_id or ""), session_hash)
-    if row is None or row["user_id"] != user_id:
+        pending = await token_store.take_request(tx, credentials.digest(request_id or ""), session_hash)
+    if pending is None or pending.user_id != user_id:
         raise UnsafeRedirect("this authorization request expired or was already answered; start again from the app")
-    client = await client_store.get_client_by_pk(ctx.db, row["client_pk"])
+    client = await client_store.get_client_by_pk(ctx.db, pending.client_pk)
     if client is None or client.status != "active":
         raise UnsafeRedirect("this app is no longer active on this instance")
-    req = AuthorizationRequest(client, row["redirect_uri"], bool(row["redirect_uri_sent"]),
-                               frozenset(row["scope"].split()), row["state"], row["code_challenge"],
-                               True, bool(row["replace_existing"]))
+    req = AuthorizationRequest(client, pending.redirect_uri, pending.redirect_uri_sent,
+                               frozenset(pending.scope.split()), pending.state, pending.code_challenge,
+                               True, pending.replace_existing)
     granted = req.scopes & ticked  # unticked scopes are dropped; nothing can be added
     if not allow or not granted:
         return error_redirect(ctx, req.redirect_uri, AccessDenied("the user denied the request", state=req.state))

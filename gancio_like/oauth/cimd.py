@@ -4,9 +4,9 @@ A `client_id` that is an https URL names a JSON document at that URL describing
 the app: `client_id` (exactly that URL), `client_name`, `client_uri`,
 `redirect_uris`, optional `logo_uri`, `scope`, and `token_endpoint_auth_method:
 "none"`. The app needs no registration here: the instance fetches the document
-through `gancio_like.net` (SSRF guards, ≤ 5 s, ≤ 64 KiB, no redirects), checks
-it, and keeps it as a `clients` row with source 'cimd' until its Cache-Control
-says it is stale (≤ 24 h). CIMD clients are always public: PKCE is required
+with the fetch it was handed (`net.fetch_json`: SSRF guards, ≤ 5 s, ≤ 64 KiB, no
+redirects), checks it, and keeps it as a `clients` row with source 'cimd' until its
+Cache-Control says it is stale (≤ 24 h). CIMD clients are always public: PKCE is required
 and there is no secret to check.
 
 Decisions:
@@ -24,6 +24,10 @@ Decisions:
   another site's name (e.g. a document on someone.github.io claiming github.io).
   Otherwise the website shown is the client_id's own origin.
 - `logo_uri` is checked but not stored or fetched (the consent page shows no logos).
+- The instance's own app (SPEC §9) has the client ID `{public_url}/app/client.json`.
+  Its document is built from the configuration, never fetched (an instance asking
+  itself over HTTP would wait on its own event loop, and behind a proxy may not reach
+  itself at all), and it works whatever `registration` says: nobody registers it.
 """
 from __future__ import annotations
 
@@ -31,7 +35,8 @@ import logging
 import re
 from urllib.parse import unquote, urlsplit
 
-from .. import clock, net
+from .. import clock
+from ..errors import FetchError
 from ..models import Client
 from ..scopes import format_scope
 from ..storage import clients as client_store
@@ -61,6 +66,8 @@ def is_metadata_url(client_id: str) -> bool:
 async def find_cimd_client(ctx: OAuthContext, client_id: str) -> Client | None:
     """The client the document at `client_id` describes, fetched or cached; None when
     CIMD is off here, or the URL, the fetch or the document is no good (logged)."""
+    if client_id == own_client_id(ctx.cfg):
+        return await _own_client(ctx)
     if ctx.cfg.oauth.registration != "open":
         log.info("client metadata document %r not used: registration is %r",
                  client_id, ctx.cfg.oauth.registration)
@@ -72,10 +79,10 @@ async def find_cimd_client(ctx: OAuthContext, client_id: str) -> Client | None:
         cached = await client_store.get_cimd_client(ctx.db, client_id)
         if cached is not None and cached[1] is not None and now < cached[1]:
             return cached[0]
-        document, headers = await net.fetch_json(client_id, allow_private=allow_private,
+        document, headers = await ctx.fetch_json(client_id, allow_private=allow_private,
                                                  timeout=FETCH_TIMEOUT, max_bytes=MAX_DOCUMENT_BYTES)
         fields = parse_document(ctx, client_id, document)
-    except (net.FetchError, InvalidDocument) as exc:
+    except (FetchError, InvalidDocument) as exc:
         log.warning("client metadata document %r refused: %s", client_id, exc)
         return None
     lifetime = cache_lifetime(headers.get("Cache-Control"))
@@ -84,6 +91,53 @@ async def find_cimd_client(ctx: OAuthContext, client_id: str) -> Client | None:
                                               now=now, **fields)
         cached = await client_store.get_cimd_client(tx, client_id)
     return None if cached is None else cached[0]
+
+
+# -- the instance's own app (SPEC §9) ------------------------------------------------
+
+OWN_APP_PATH = "/app/"
+# What the app asks for; a scope this instance does not know (yet) is left out of its document.
+OWN_APP_SCOPES = ("profile", "friends:read", "friends:write", "event:read", "event:write", "notifications")
+
+
+def own_client_id(cfg) -> str:
+    return f"{cfg.issuer}{OWN_APP_PATH}client.json"
+
+
+def own_document(cfg, scopes) -> dict:
+    """The app's Client ID Metadata Document, as `/app/client.json` serves it."""
+    return {"client_id": own_client_id(cfg), "client_name": f"{cfg.instance.name} app",
+            "client_uri": f"{cfg.issuer}{OWN_APP_PATH}", "redirect_uris": [f"{cfg.issuer}{OWN_APP_PATH}"],
+            "logo_uri": f"{cfg.issuer}{OWN_APP_PATH}icons/icon-192.png",
+            "scope": " ".join(s for s in OWN_APP_SCOPES if s in scopes.names()),
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"]}
+
+
+def is_own_client(cfg, client: Client) -> bool:
+    return client.source == "cimd" and client.client_id == own_client_id(cfg)
+
+
+async def _own_client(ctx: OAuthContext) -> Client | None:
+    """The own app's row, written from the configuration when it is missing or differs
+    (a new instance name or public_url); a disabled app stays disabled."""
+    doc = own_document(ctx.cfg, ctx.scopes)
+    fields = {"name": doc["client_name"], "website": doc["client_uri"],
+              "redirect_uris": doc["redirect_uris"], "scopes": format_scope(doc["scope"].split())}
+    cached = await client_store.get_cimd_client(ctx.db, doc["client_id"])
+    if cached is not None and _same(cached[0], fields):
+        return cached[0]
+    now = clock.now()
+    async with ctx.db.transaction() as tx:
+        await client_store.upsert_cimd_client(tx, client_id=doc["client_id"], expires_at=now + MAX_CACHE_SECONDS,
+                                              now=now, **fields)
+        cached = await client_store.get_cimd_client(tx, doc["client_id"])
+    return None if cached is None else cached[0]
+
+
+def _same(client: Client, fields: dict) -> bool:
+    return (client.name, client.website, list(client.redirect_uris), client.scopes) == \
+        (fields["name"], fields["website"], fields["redirect_uris"], frozenset(fields["scopes"].split()))
 
 
 def check_client_id_url(url: str, allow_private: bool) -> None:

@@ -18,23 +18,24 @@ from .params import parse_basic_auth
 
 async def authenticate(ctx: OAuthContext, authorization: str | None, params: dict[str, str]) -> Client:
     """The calling client, or InvalidClient / InvalidRequest."""
-    client_id, secret = _presented(authorization, params)
+    basic = parse_basic_auth(authorization)
+    client_id, secret = _presented(basic, params)
     client = await find_client(ctx, client_id)
     stored = client.secret_hash if client else None
     secret_ok = credentials.matches(secret, stored)
-    if client is None or client.status != "active":
-        raise InvalidClient("client authentication failed")
-    if client.is_public:
-        if secret is not None:
-            raise InvalidClient("client authentication failed")
-        return client
-    if not secret_ok:
-        raise InvalidClient("client authentication failed")
+    if not _accepted(client, secret, secret_ok):
+        raise InvalidClient("client authentication failed", basic=basic is not None)
     return client
 
 
-def _presented(authorization: str | None, params: dict[str, str]) -> tuple[str, str | None]:
-    basic = parse_basic_auth(authorization)
+def _accepted(client: Client | None, secret: str | None, secret_ok: bool) -> bool:
+    """An active client proving itself its way: public ones send no secret, others the right one."""
+    if client is None or client.status != "active":
+        return False
+    return secret is None if client.is_public else secret_ok
+
+
+def _presented(basic: tuple[str, str] | None, params: dict[str, str]) -> tuple[str, str | None]:
     if basic is not None:
         if "client_secret" in params or params.get("client_id", basic[0]) != basic[0]:
             raise InvalidRequest("client credentials sent both in Basic and in the body: use one method")

@@ -22,12 +22,12 @@ async def introspect(ctx: OAuthContext, client: Client, params: dict[str, str]) 
     token = params.get("token")
     if token is None:
         raise InvalidRequest("token is required")
-    row = await token_store.get_token(ctx.db, credentials.digest(token))
-    if row is None or row["client_pk"] != client.pk or not token_store.is_live(row, clock.now()):
+    found = await token_store.get_token(ctx.db, credentials.digest(token))
+    if found is None or found.client_pk != client.pk or not found.is_live(clock.now()):
         return {"active": False}
-    body = {"active": True, "scope": row["scope"], "client_id": row["client_id"],
-            "username": row["username"], "sub": str(row["user_id"]),
-            "token_type": TOKEN_TYPES[row["kind"]], "iat": row["created_at"], "iss": ctx.issuer}
-    if row["expires_at"] is not None:
-        body["exp"] = row["expires_at"]
+    body = {"active": True, "scope": found.scope, "client_id": found.client_id,
+            "username": found.username, "sub": str(found.user_id),
+            "token_type": TOKEN_TYPES[found.kind], "iat": found.created_at, "iss": ctx.issuer}
+    if found.expires_at is not None:
+        body["exp"] = found.expires_at
     return body

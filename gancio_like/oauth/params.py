@@ -1,7 +1,7 @@
 """Request parameter and Authorization header parsing.
 
 RFC 6749 §3.1 and §3.2 (parameters without a value are omitted; parameters MUST NOT
-be included more than once), RFC 6749 §2.3.1 (HTTP Basic client credentials,
+be included more than once), RFC 6749 §3.3 (the scope parameter), RFC 6749 §2.3.1 (HTTP Basic client credentials,
 form-urlencoded before base64), RFC 6750 §2.1 (the Bearer header and b64token).
 """
 from __future__ import annotations
@@ -10,7 +10,8 @@ import base64
 import re
 from urllib.parse import unquote_plus
 
-from .errors import InvalidClient, InvalidRequest, InvalidToken
+from ..scopes import SCOPE_TOKEN, ScopeRegistry
+from .errors import InvalidClient, InvalidRequest, InvalidScope, InvalidToken
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -28,6 +29,18 @@ def single_params(arguments: dict[str, list[bytes]]) -> dict[str, str]:
         if value:  # RFC 6749 §3.1: a parameter without a value is treated as omitted
             params[name] = value
     return params
+
+
+def parse_scope(registry: ScopeRegistry, value: str | None) -> frozenset[str]:
+    """The scopes of a `scope` parameter, each known to `registry`; any run of spaces separates them."""
+    tokens = [token for token in (value or "").split(" ") if token]
+    # Malformed tokens are not echoed: the description would carry them as is.
+    if not all(SCOPE_TOKEN.fullmatch(token) for token in tokens):
+        raise InvalidScope("scope contains a malformed scope-token (RFC 6749 section 3.3)")
+    unknown = sorted(token for token in set(tokens) if token not in registry)
+    if unknown:
+        raise InvalidScope(f"unknown scope: {' '.join(unknown)}")
+    return frozenset(tokens)
 
 
 def _decode(name: str, raw: bytes) -> str:
@@ -55,9 +68,9 @@ def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
         client_id = unquote_plus(client_id, errors="strict")
         secret = unquote_plus(secret, errors="strict")
     except ValueError:  # binascii.Error, UnicodeDecodeError and non-ASCII input
-        raise InvalidClient("malformed Basic credentials") from None
+        raise InvalidClient("malformed Basic credentials", basic=True) from None
     if not colon or not client_id or "\x00" in client_id + secret:
-        raise InvalidClient("malformed Basic credentials")
+        raise InvalidClient("malformed Basic credentials", basic=True)
     return client_id, secret
 
 

@@ -17,7 +17,7 @@ from ..storage import clients as client_store
 from . import credentials
 from .context import OAuthContext
 from .errors import AccessDenied, InvalidClientMetadata, InvalidScope, InvalidToken
-from .params import parse_bearer
+from .params import parse_bearer, parse_scope
 from .redirect_uris import validate_redirect_uris
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -67,7 +67,7 @@ def check_scopes(ctx: OAuthContext, value, default: str) -> frozenset[str]:
     if not isinstance(value, str):
         raise InvalidClientMetadata("scope must be a space-separated string")
     try:
-        scopes = ctx.scopes.parse(value)
+        scopes = parse_scope(ctx.scopes, value)
     except InvalidScope as exc:
         raise InvalidClientMetadata(exc.description) from None
     if not scopes:

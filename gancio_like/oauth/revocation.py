@@ -20,10 +20,10 @@ async def revoke(ctx: OAuthContext, client: Client, params: dict[str, str]) -> N
         raise InvalidRequest("token is required")
     token_hash = credentials.digest(token)
     async with ctx.db.transaction() as tx:
-        row = await token_store.get_token(tx, token_hash)
-        if row is None or row["client_pk"] != client.pk:
+        found = await token_store.get_token(tx, token_hash)
+        if found is None or found.client_pk != client.pk:
             return
-        if row["kind"] == "refresh":
-            await token_store.revoke_grant(tx, row["grant_id"])
+        if found.kind == "refresh":
+            await token_store.revoke_grant(tx, found.grant_id)
         else:
             await token_store.revoke_token(tx, token_hash)

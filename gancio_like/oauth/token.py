@@ -1,14 +1,12 @@
 """The token endpoint's grants (RFC 6749 §4.1.3, §5, §6; RFC 7636 §4.6;
 OAuth 2.1 draft §4.1.3, §4.3 and §10.2; RFC 9700 §2.2.2, §4.14).
 
-Every grant is one `db.write()` body: it runs on the writer thread, so checks and
+Every grant is one `db.write()` body: it runs under the write lock, so checks and
 the single-use update cannot interleave with a concurrent request — of two
 redemptions of one code, or two uses of one refresh token, exactly one succeeds
 (no grace period) — and the response goes out only after its COMMIT.
 """
 from __future__ import annotations
-
-import sqlite3
 
 from .. import clock
 from ..models import Client
@@ -19,6 +17,7 @@ from ..storage.db import Transaction
 from . import credentials, pkce
 from .context import OAuthContext
 from .errors import InvalidGrant, InvalidRequest, InvalidScope, OAuthError, UnsupportedGrantType
+from .params import parse_scope
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
@@ -39,19 +38,19 @@ async def _authorization_code(ctx: OAuthContext, client: Client, params: dict[st
     code_hash = credentials.digest(_required(params, "code"))
 
     async def redeem(tx: Transaction) -> dict | OAuthError:
-        row = await token_store.get_code(tx, code_hash)
-        _check_code(row, client, params)
+        code = await token_store.get_code(tx, code_hash)
+        _check_code(code, client, params)
         now = clock.now()
-        if row["used_at"] is None:
-            grant_id = await token_store.insert_grant(tx, client.pk, row["user_id"], row["scope"], now)
+        if code.used_at is None:
+            grant_id = await token_store.insert_grant(tx, client.pk, code.user_id, code.scope, now)
             await token_store.mark_code_used(tx, code_hash, grant_id, now)
-            return await issue(ctx, tx, grant_id=grant_id, client_id=client.client_id, user_id=row["user_id"],
-                               access_scope=row["scope"], refresh_scope=row["scope"], now=now,
+            return await issue(ctx, tx, grant_id=grant_id, client_id=client.client_id, user_id=code.user_id,
+                               access_scope=code.scope, refresh_scope=code.scope, now=now,
                                grant_type="authorization_code")
         # A replayed code means it leaked: end what it issued (RFC 6749 §4.1.2, §10.5).
         # Returned, not raised, so the revocation commits before the error is answered.
-        if row["grant_id"] is not None:
-            await token_store.revoke_grant(tx, row["grant_id"], reason="code_replayed")
+        if code.grant_id is not None:
+            await token_store.revoke_grant(tx, code.grant_id, reason="code_replayed")
         return InvalidGrant("authorization code was already used; its tokens are revoked")
 
     return _answer(await ctx.db.write(redeem))
@@ -63,31 +62,31 @@ def _answer(outcome: dict | OAuthError) -> dict:
     return outcome
 
 
-def _check_code(row: sqlite3.Row | None, client: Client, params: dict[str, str]) -> None:
+def _check_code(code: token_store.AuthCode | None, client: Client, params: dict[str, str]) -> None:
     """Everything but single use. Failing here changes nothing, so a thief who
     replays a code with the wrong client or verifier cannot revoke the real grant."""
-    if row is None or row["client_pk"] != client.pk:
+    if code is None or code.client_pk != client.pk:
         raise InvalidGrant("unknown authorization code")
-    if row["expires_at"] <= clock.now():
+    if code.expires_at <= clock.now():
         raise InvalidGrant("authorization code expired")
     verifier = params.get("code_verifier")
-    if row["code_challenge"] is None:
+    if code.code_challenge is None:
         if verifier is not None:  # PKCE downgrade (RFC 9700 §4.8.2)
             raise InvalidRequest("code_verifier sent for a code issued without code_challenge")
     elif verifier is None:
         raise InvalidGrant("code_verifier is required: the code was issued with a code_challenge")
-    elif not pkce.verify(verifier, row["code_challenge"]):
+    elif not pkce.verify(verifier, code.code_challenge):
         raise InvalidGrant("code_verifier does not match the code_challenge")
-    _check_redirect_uri(row, client, params.get("redirect_uri"))
+    _check_redirect_uri(code, client, params.get("redirect_uri"))
 
 
-def _check_redirect_uri(row: sqlite3.Row, client: Client, sent: str | None) -> None:
+def _check_redirect_uri(code: token_store.AuthCode, client: Client, sent: str | None) -> None:
     """RFC 6749 §4.1.3 as relaxed by OAuth 2.1 §10.2: redirect_uri may be left out
     when PKCE binds the code or the client has exactly one redirect URI."""
     if sent is not None:
-        if sent != row["redirect_uri"]:
+        if sent != code.redirect_uri:
             raise InvalidGrant("redirect_uri differs from the one sent to the authorization endpoint")
-    elif row["redirect_uri_sent"] and row["code_challenge"] is None and len(client.redirect_uris) != 1:
+    elif code.redirect_uri_sent and code.code_challenge is None and len(client.redirect_uris) != 1:
         raise InvalidGrant("redirect_uri is required: send the one sent to the authorization endpoint. "
                            "It may be left out only when the code was requested with PKCE "
                            "(code_challenge) or the app has exactly one redirect URI registered")
@@ -97,23 +96,23 @@ async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, st
     token_hash = credentials.digest(_required(params, "refresh_token"))
 
     async def rotate(tx: Transaction) -> dict | OAuthError:
-        row = await token_store.get_token(tx, token_hash)
-        if row is None or row["kind"] != "refresh" or row["client_pk"] != client.pk:
+        token = await token_store.get_token(tx, token_hash)
+        if token is None or token.kind != "refresh" or token.client_pk != client.pk:
             raise InvalidGrant("unknown refresh token")
         now = clock.now()
-        reused = row["spent_at"] is not None and row["grant_revoked_at"] is None
-        if not reused and not token_store.is_live(row, now):
+        reused = token.spent_at is not None and token.grant_revoked_at is None
+        if not reused and not token.is_live(now):
             raise InvalidGrant("refresh token is expired or revoked")
         if not reused:
-            scope = _narrowed(ctx, params.get("scope"), frozenset(row["scope"].split()))
+            scope = _narrowed(ctx, params.get("scope"), frozenset(token.scope.split()))
             await token_store.mark_token_spent(tx, token_hash, now)
-            await token_store.touch_grant(tx, row["grant_id"], now, row["grant_last_used_at"])
-            return await issue(ctx, tx, grant_id=row["grant_id"], client_id=client.client_id,
-                               user_id=row["user_id"], access_scope=format_scope(scope),
-                               refresh_scope=row["scope"], now=now, grant_type="refresh_token")
+            await token_store.touch_grant(tx, token.grant_id, now, token.grant_last_used_at)
+            return await issue(ctx, tx, grant_id=token.grant_id, client_id=client.client_id,
+                               user_id=token.user_id, access_scope=format_scope(scope),
+                               refresh_scope=token.scope, now=now, grant_type="refresh_token")
         # Reuse of a rotated token: either party may be the thief, so the whole
         # family ends (RFC 9700 §4.14.2), committed before the error is answered.
-        await token_store.revoke_grant(tx, row["grant_id"], reason="refresh_reused")
+        await token_store.revoke_grant(tx, token.grant_id, reason="refresh_reused")
         return InvalidGrant("refresh token was already used; every token of this grant is revoked")
 
     return _answer(await ctx.db.write(rotate))
@@ -123,7 +122,7 @@ def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str])
     """RFC 6749 §6: a refresh may ask for less, never for more."""
     if requested is None:
         return granted
-    scope = ctx.scopes.parse(requested)
+    scope = parse_scope(ctx.scopes, requested)
     if not scope or not scope <= granted:
         raise InvalidScope("scope must be a subset of the scope originally granted")
     return scope

@@ -14,10 +14,11 @@ import secrets
 
 import argon2
 
-from .. import clock
+from .. import clock, timezones
 from ..errors import ValidationError
 from ..models import User
 from ..notifications import UserCreated
+from ..storage import errors as storage_errors
 from ..storage import sessions as session_store
 from ..storage import tokens as token_store
 from ..storage import users as user_store
@@ -25,6 +26,10 @@ from ..storage.db import Database
 
 USERNAME = re.compile(r"[a-z0-9_]{1,30}")
 RESERVED = frozenset({"events"})  # events@DOMAIN is the instance's events actor (SPEC §6)
+# An address a mail can go to, with nothing a mail header could misread: no spaces,
+# quotes, angle brackets, commas or line breaks; an ASCII domain (IDNs as xn--).
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*")
+MAX_EMAIL = 254  # RFC 5321 §4.5.3.1.3
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 SESSION_DAYS = 30
 MAX_INTERESTS, MAX_TAG = 30, 40
@@ -87,6 +92,25 @@ def parse_interests(text: str) -> list[str]:
     return tags
 
 
+def check_email(text: str | None) -> str | None:
+    """An optional mail address, trimmed; None when left empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_EMAIL or not EMAIL.fullmatch(text):
+        raise ValidationError("email: give an address like name@example.org, or leave it empty", "email")
+    return text
+
+
+def check_zone(name: str | None) -> str:
+    """A time zone setting: an IANA name, or "" for the instance's own."""
+    name = (name or "").strip()
+    if name and not timezones.is_zone(name):
+        raise ValidationError("time zone: choose one from the list (an IANA name such as Europe/Rome)",
+                              "timezone")
+    return name
+
+
 async def create_user(db: Database, passwords: Passwords, username: str, password: str,
                       display_name: str = "", admin: bool = False) -> int:
     """A new account; the first one on an empty instance is admin."""
@@ -95,13 +119,18 @@ async def create_user(db: Database, passwords: Passwords, username: str, passwor
     display_name = (display_name or "").strip()[:100]
     password_hash = await passwords.hash(password)
     async with db.transaction() as tx:
-        if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
+        if await user_store.get_user_by_name(tx, username) is not None:
             raise ValidationError("that username is taken", "username")
         first = await user_store.count_users(tx) == 0
         user_id = await user_store.insert_user(tx, username, password_hash, display_name,
                                                clock.now(), is_admin=admin or first)
         tx.notify(UserCreated, user_id=user_id, username=username)
     return user_id
+
+
+async def find_person(db: Database, username: str) -> User | None:
+    """The local person called `username`, if anyone is."""
+    return await user_store.get_user_by_name(db, username)
 
 
 async def authenticate(db: Database, passwords: Passwords, username: str, password: str) -> int | None:
@@ -148,20 +177,41 @@ async def end_session(db: Database, token: str) -> None:
 
 
 async def update_profile(db: Database, user_id: int, display_name: str, bio: str,
-                         interests: str) -> None:
+                         interests: str, email: str | None = None, timezone: str | None = None) -> None:
+    """The profile; `email` and `timezone` too unless None (a form without those fields).
+    An address another account has is refused without saying whose."""
     tags = parse_interests(interests)
-    async with db.transaction() as tx:
-        await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
-                                        (bio or "").strip()[:2000], tags)
+    address = None if email is None else check_email(email)
+    zone = None if timezone is None else check_zone(timezone)
+    try:
+        async with db.transaction() as tx:
+            await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
+                                            (bio or "").strip()[:2000], tags)
+            if email is not None:
+                if address and await user_store.email_taken(tx, address, user_id):
+                    raise _email_taken()
+                await user_store.update_email(tx, user_id, address)
+            if zone is not None:
+                await user_store.update_timezone(tx, user_id, zone)
+    except storage_errors.Conflict:  # two accounts saving one address at once (users_by_email)
+        raise _email_taken() from None
 
 
-async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str) -> None:
+def _email_taken() -> ValidationError:
+    return ValidationError("email: that address is already used by another account here", "email")
+
+
+async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str,
+                       on_changed=None) -> None:
     """New password: every web session ends, and so does every app's grant (SECURITY-CHECKLIST 26),
     since a changed password means "lock others out". Every way to set one (the settings page,
-    `fync user passwd`) comes here."""
+    the reset link, `fync user passwd`) comes here; `on_changed(tx, user_id)` adds what its
+    caller needs in the same transaction (the reset link spent)."""
     check_password(new_password)
     new_hash = await passwords.hash(new_password)
     async with db.transaction() as tx:
         await user_store.update_password_hash(tx, user_id, new_hash)
         await session_store.delete_user_sessions(tx, user_id)
         await token_store.revoke_user_grants(tx, user_id)
+        if on_changed:
+            await on_changed(tx, user_id)

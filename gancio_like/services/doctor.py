@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import shutil
-import sqlite3
 import ssl
 import time
 from dataclasses import dataclass
@@ -18,12 +17,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-
+from .. import mail as smtp
 from ..config import Config
-from ..net import is_loopback_host
+from ..errors import FetchError
+from ..net import is_loopback_host, probe
 from ..storage import stats as stats_store
-from ..storage.db import StorageUnavailable
+from ..storage.errors import StorageError
 from ..storage.engine import database_for, describe, is_postgres
 from ..storage.migrate import Migration, MigrationError
 from . import ops
@@ -51,6 +50,7 @@ async def run(cfg: Config, config_file: str | None, migrations: list[Migration] 
     checks.append(await pending_migrations(cfg, migrations))
     skew = None if offline else await remote_skew(time_url)
     checks.append(clock(skew, await ntp_synchronized(), None if offline else time_url))
+    checks.append(Check("mail", "skip", "--offline") if offline and cfg.mail.enabled else await mail(cfg))
     return checks
 
 
@@ -98,17 +98,16 @@ async def reachable(cfg: Config) -> Check:
     """GET public_url/health from this box, as a monitor (or a visitor) would."""
     url = cfg.issuer + "/health"
     try:
-        resp = await AsyncHTTPClient().fetch(url, request_timeout=TIMEOUT, follow_redirects=False,
-                                             raise_error=False)
+        code, headers, body = await probe(url, timeout=TIMEOUT)
     except ssl.SSLError as exc:
         return Check("reachable", "fail", f"{url}: TLS problem ({exc.reason or exc})",
                      "get a certificate (docs/deploy.md, step 8): certbot certonly --nginx -d "
                      + (urlsplit(url).hostname or "your.domain") + '; check with `certbot certificates`')
-    except (OSError, HTTPClientError) as exc:
+    except (OSError, FetchError) as exc:
         return Check("reachable", "fail", f"nothing answers at {url} ({exc})",
                      "start fync and nginx (systemctl status fync nginx); check the domain's DNS points "
                      "at this server and the firewall lets 80 and 443 in")
-    return _judge_health(url, resp.code, resp.headers.get("Location"), resp.body)
+    return _judge_health(url, code, headers.get("Location"), body)
 
 
 def _judge_health(url: str, code: int, location: str | None, body: bytes | None) -> Check:
@@ -162,6 +161,7 @@ def _folder_access(folder: Path) -> Check:
 def _private_files(folder: Path, database: Path | None) -> list[Check]:
     checks = []
     for path, status, holds in ((folder / "secret.key", "fail", "signs cookies"),
+                                (folder / "vapid.key", "fail", "signs Web Push messages"),
                                 (database, "warn", "holds password hashes")):
         if path is not None and path.exists() and path.stat().st_mode & 0o077:
             checks.append(Check(path.name, status, f"{path} is open to other users "
@@ -195,7 +195,7 @@ async def pending_migrations(cfg: Config, migrations: list[Migration] | Migratio
             applied = await stats_store.list_applied_migrations(db)
         finally:
             await db.close()
-    except (sqlite3.Error, StorageUnavailable) as exc:  # the PostgreSQL backend raises these too
+    except StorageError as exc:
         fix = ("check [database] url, and that PostgreSQL runs and lets this user in" if is_postgres(cfg)
                else "run doctor as the user fync runs as (e.g. `sudo -u fync fync doctor`)")
         return Check("migrations", "fail", f"cannot read {where}: {exc}", fix)
@@ -218,10 +218,9 @@ async def remote_skew(url: str) -> float | None:
     """This clock minus a web server's (its Date header), or None if it cannot be read."""
     start = time.time()
     try:
-        resp = await AsyncHTTPClient().fetch(url, method="HEAD", request_timeout=TIMEOUT,
-                                             follow_redirects=False, raise_error=False)
-        theirs = parsedate_to_datetime(resp.headers["Date"]).timestamp()
-    except (OSError, HTTPClientError, KeyError, TypeError, ValueError):
+        _, headers, _ = await probe(url, method="HEAD", timeout=TIMEOUT)
+        theirs = parsedate_to_datetime(headers["Date"]).timestamp()
+    except (OSError, FetchError, KeyError, TypeError, ValueError):
         return None
     return (start + time.time()) / 2 - theirs
 
@@ -253,3 +252,34 @@ def clock(skew: float | None, synced: bool | None, time_url: str | None = TIME_U
                      "and no timedatectl", "allow outbound HTTPS, or pass --time-url URL of a server you trust")
     said = f"{skew:+.1f} s off {time_url}" if skew is not None else "no remote check"
     return Check("clock", "ok", said + ("; NTP synchronised" if synced else ""))
+
+
+# -- mail -----------------------------------------------------------------------------------------
+
+
+async def mail(cfg: Config, tls_context: ssl.SSLContext | None = None) -> Check:
+    """Connect to the SMTP server as Fync would (EHLO, STARTTLS, login), send nothing.
+    The password is never part of what is shown."""
+    settings = cfg.mail
+    if not settings.enabled:
+        return Check("mail", "skip", "off ([mail] host is empty): people ask an admin to reset a password",
+                     "set [mail] host, port, security, username, password and from to mail reset links")
+    where = f"{settings.host}:{settings.port} ({settings.security})"
+    try:
+        await smtp.check(settings, tls_context)
+    except smtp.MailError as exc:
+        return Check("mail", "fail", f"{where}: {exc}", _mail_fix(settings, str(exc)))
+    login = f", logged in as {settings.username}" if settings.username else ", no login"
+    if settings.security == "none" and not is_loopback_host(settings.host):
+        return Check("mail", "warn", f"{where}{login}, but mail and the SMTP password cross the network "
+                     "in clear", '[mail] security = "starttls" (port 587) or "tls" (port 465)')
+    return Check("mail", "ok", f"{where}: the server answers{login}")
+
+
+def _mail_fix(settings, problem: str) -> str:
+    if "login" in problem:
+        return "check [mail] username and password (an app password, if the provider asks for one)"
+    if "certificate" in problem.lower():
+        return "the server's certificate is not trusted for this host name: check [mail] host"
+    return (f"check [mail] host and port, and that this server may connect out to {settings.host}:{settings.port} "
+            '(587 goes with security = "starttls", 465 with "tls")')

@@ -26,6 +26,7 @@ from ..storage import friends as friend_store
 from ..storage import remote_events as remote_store
 from ..storage.db import Database, Transaction
 from ..storage.federation import RemoteActor
+from . import notify
 
 
 UNENDED_FOR = 86400  # as services/feeds.py
@@ -136,7 +137,8 @@ async def _keep(tx: Transaction, incoming: IncomingEvent, is_new: bool) -> None:
 
 async def on_remote_event_created(tx: Transaction, user_ids: list[int], author: RemoteActor, event_id: int,
                                   url: str) -> None:
-    """A remote friend published an event: the `friend_event` notification of each of
-    `user_ids`, their local friends, belongs here, in the transaction that stores it.
-    The notifications feature (issue 18) records them; until it lands there is nothing
-    to record them in, and this is the one place it has to fill."""
+    """A remote friend published an event: each of `user_ids`, their local friends, gets
+    `friend_event`, in the transaction that stores it, linking to the event's page here
+    (`url`, its page on its own instance, is linked from there)."""
+    for user_id in user_ids:
+        await notify.record(tx, user_id, "friend_event", author.acct, event_id, f"/events/remote/{event_id}")

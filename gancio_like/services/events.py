@@ -7,7 +7,6 @@ Gancio clients send more (`place_id`, `multidate`, `image`, …), which is ignor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from .. import clock, timezones
 from ..errors import Forbidden, NotFound, ValidationError
@@ -18,6 +17,7 @@ from ..storage import events as event_store
 from ..storage import users as user_store
 from ..storage.db import Database
 from . import event_federation
+from . import notify
 
 MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE, MAX_ADDRESS = 200, 10_000, 200, 500
 MAX_TAGS, MAX_TAG = 20, 40
@@ -109,6 +109,7 @@ async def create_event(db: Database, owner_id: int, data: dict) -> Event:
         tx.notify(EventCreated, event_id=event_id, owner_id=owner_id, title=values["title"])
         event = await event_store.get_event(tx, event_id)
         await event_federation.announce(tx, db, None, event)
+        await notify.event_published(tx, None, event)
         return event
 
 
@@ -123,6 +124,7 @@ async def update_event(db: Database, event_id: int, user_id: int, data: dict) ->
         await event_store.update_event(tx, event_id, values, clock.now())
         changed = await event_store.get_event(tx, event_id)
         await event_federation.announce(tx, db, event, changed)
+        await notify.event_published(tx, event, changed)
         return changed
 
 
@@ -239,17 +241,3 @@ def is_past(value: str | None) -> bool:
 def tag_filter(value: str | None) -> str | None:
     """The `tag` query, normalised as tags are stored; one that cannot exist matches nothing."""
     return " ".join((value or "").split()).lower() or None
-
-
-def from_datetime_local(text: str, field: str) -> int | None:
-    """An `<input type="datetime-local">` value, read as UTC → unix seconds ("" → None)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be a date and time like 2025-06-01T19:30", field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return _timestamp(field)(int(moment.timestamp()))

@@ -14,6 +14,9 @@ announces. Activities coming in (`receive`) follow the same rules:
 a Follow from someone we asked, or are friends with, is a yes at once — that is
 how the reciprocal Follow lands — so both instances record one mutual friendship
 whichever of the Accept and the Follow arrives first.
+
+Whoever receives a request, or learns that theirs was accepted, is notified
+(services/notify.py) in the same transaction.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from ..storage import federation as federation_store
 from ..storage import friends as store
 from ..storage import users as user_store
 from ..storage.db import Database, Transaction
+from . import notify
 
 NAME = re.compile(r"[a-z0-9_.-]{1,64}")
 # DNS labels of at most 63 characters (RFC 1035 §2.3.4), a port from 1 to 65535.
@@ -104,6 +108,8 @@ async def send_request(db: Database, domain: str, me_id: int, to: str) -> Friend
         request = await store.get_request(tx, domain, request_id)
         if other.remote:
             await _follow(tx, fed, request, follow_id)
+        else:
+            await notify.request_received(tx, request)
         return request
 
 
@@ -133,6 +139,7 @@ async def _accept(tx: Transaction, domain: str, request_id: int, me_id: int,
     changed = await store.update_request_decided(tx, request_id, me_id, "accepted", now)
     request = await _settled(tx, domain, request_id, changed, me_id, recipient=True)
     await _befriend(tx, request, now)
+    await notify.request_accepted(tx, request)
     if request.from_user_id is None and fed is not None:
         await _answer(tx, fed, request, "Accept")
         await _follow_back(tx, fed, request, now)
@@ -265,6 +272,20 @@ async def list_requests(db: Database, domain: str, me_id: int) -> tuple[list[Fri
             await store.list_outgoing_requests(db, domain, me_id, REQUESTS_SHOWN))
 
 
+async def relation(db: Database, domain: str, me_id: int, other_id: int) -> str:
+    """What `other_id` is to `me_id`, for their profile's button: "self", "friends",
+    "asked" (I sent a request), "asking" (they sent me one) or "" (none of these)."""
+    if me_id == other_id:
+        return "self"
+    if await store.get_friendship_since(db, me_id, other_id, None) is not None:
+        return "friends"
+    if await store.get_pending_request(db, domain, me_id, None, other_id, None) is not None:
+        return "asked"
+    if await store.get_pending_request(db, domain, other_id, None, me_id, None) is not None:
+        return "asking"
+    return ""
+
+
 # -- activities from other instances (SPEC §6) --------------------------------------------------
 
 async def receive(db: Database, incoming: Incoming) -> None:
@@ -288,11 +309,13 @@ async def _receive_follow(tx: Transaction, fed: Federation, inc: Incoming, user:
     linked = await store.get_friendship_since(tx, user.id, None, acct) is not None
     if mine is None and not linked:
         if await store.get_pending_request(tx, fed.domain, None, acct, user.id, None) is None:
-            await store.insert_remote_request(tx, acct, user.id, inc.follow_id, "pending", now)
+            theirs = await store.insert_remote_request(tx, acct, user.id, inc.follow_id, "pending", now)
+            await notify.request_received(tx, await store.get_request(tx, fed.domain, theirs))
         return
-    if mine is not None:
+    if mine is not None:  # they asked us back: our request to them is accepted
         await store.update_request_answered(tx, mine.id, "accepted", now)
         await _befriend(tx, mine, now)
+        await notify.request_accepted(tx, mine)
     theirs = await store.insert_remote_request(tx, acct, user.id, inc.follow_id, "accepted", now)
     await _answer(tx, fed, await store.get_request(tx, fed.domain, theirs), "Accept")
 
@@ -312,6 +335,7 @@ async def _receive_answer(tx: Transaction, fed: Federation, inc: Incoming, user:
         await store.update_request_answered(tx, request.id, "accepted" if accepted else "declined", now)
         if accepted and await store.get_friendship_since(tx, request.from_user_id, None, acct) is None:
             await _befriend(tx, request, now)
+            await notify.request_accepted(tx, request)
     elif inc.kind == "Reject":
         await store.delete_friendship(tx, request.from_user_id, None, acct)
 

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from ..models import Client
 from .db import Database, Transaction
+from .store import Row
 
 _COLUMNS = ("id, client_id, name, description, website, redirect_uris, scopes, auth_method, "
             "source, status, owner_id, created_at, secret_hash, registration_token_hash")
 
 
-def _client(row: sqlite3.Row) -> Client:
+def _client(row: Row) -> Client:
     return Client(row["id"], row["client_id"], row["name"], row["description"], row["website"],
                   tuple(json.loads(row["redirect_uris"])), frozenset(row["scopes"].split()),
                   row["auth_method"], row["source"], row["status"], row["owner_id"],

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import migrate
-from .db import StorageUnavailable
+from .errors import StorageError, Unavailable
 from .migrate import Migration, MigrationError
 from .pg import PgDatabase, PgTransaction, is_postgres_url, redact
 
@@ -73,7 +73,7 @@ async def copy_to_postgres(source: Path, url: str, sqlite_migrations: list[Migra
 async def _connect(url: str) -> PgDatabase:
     try:
         return await PgDatabase(url, pool_size=1).open(read_only=True)
-    except StorageUnavailable as exc:
+    except Unavailable as exc:
         raise CopyError(str(exc).replace(url, redact(url))) from exc
     except ValueError as exc:  # asyncpg's word for a URL it cannot parse
         raise CopyError(f"{redact(url)} is not a PostgreSQL URL asyncpg can use ({exc})") from exc
@@ -99,7 +99,7 @@ async def _copy(snapshot: "Snapshot", tables: list[str], target: PgDatabase,
             return copied
     except CopyError as exc:
         raise CopyError(f"{exc}; the target database was left unchanged") from exc
-    except (sqlite3.Error, StorageUnavailable) as exc:  # PgTransaction raises these for PostgreSQL's faults
+    except (sqlite3.Error, StorageError) as exc:  # the snapshot's faults, and the target's
         raise CopyError(f"{exc}; the target database was left unchanged") from exc
 
 
@@ -261,7 +261,7 @@ async def _copy_table(snapshot: Snapshot, tx: PgTransaction, table: str, types: 
         values = [tuple(fix(value) for fix, value in zip(convert, row)) for row in rows]
         try:
             await tx.executemany(insert, values)
-        except (sqlite3.Error, StorageUnavailable) as exc:
+        except StorageError as exc:
             raise CopyError(f"copying table {table}: {exc}") from exc
         done += len(values)
     return Copied(table, done)

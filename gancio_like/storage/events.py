@@ -1,26 +1,26 @@
 """Community events and their tags (migrations/0004_events.sql)."""
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import Event
 from .db import Database, Transaction
+from .store import Row
 
 # Owner name and tags ride along in one query: every list shows both.
-_SELECT = ("SELECT e.*, u.username AS owner, u.timezone AS owner_timezone, (SELECT group_concat(tag, char(31)) "
-           "FROM event_tags WHERE event_id = e.id) AS tag_list FROM events e JOIN users u ON u.id = e.owner_id")
+_SELECT = ("SELECT e.*, u.username AS owner, u.timezone AS owner_timezone, u.avatar_version AS owner_avatar_version, "
+           "(SELECT group_concat(tag, char(31)) FROM event_tags WHERE event_id = e.id) AS tag_list "
+           "FROM events e JOIN users u ON u.id = e.owner_id")
 _COLUMNS = ("title", "description", "start_datetime", "end_datetime", "place_name",
             "place_address", "published", "timezone")
 
 
-def _event(row: sqlite3.Row | None) -> Event | None:
+def _event(row: Row | None) -> Event | None:
     if row is None:
         return None
     tags = tuple(sorted(row["tag_list"].split("\x1f"))) if row["tag_list"] else ()
     return Event(row["id"], row["owner_id"], row["owner"], row["title"], row["description"],
                  row["start_datetime"], row["end_datetime"], row["place_name"], row["place_address"],
                  tags, bool(row["published"]), row["created_at"], row["updated_at"], row["timezone"],
-                 row["owner_timezone"])
+                 row["owner_timezone"], row["owner_avatar_version"])
 
 
 async def get_event(db: Database | Transaction, event_id: int) -> Event | None:
@@ -92,3 +92,14 @@ async def _insert_tags(tx: Transaction, event_id: int, tags) -> None:
 
 async def delete_event(tx: Transaction, event_id: int) -> None:
     await tx.execute("DELETE FROM events WHERE id = ?", (event_id,))
+
+
+async def list_upcoming_with_friends(db: Database, user_id: int, now: int, limit: int) -> list[Event]:
+    """Events of `user_id` (drafts too) and of their local friends (published ones) that
+    have not ended by `now`, soonest first: the home page's."""
+    rows = await db.fetchall(
+        f"{_SELECT} WHERE (e.owner_id = ? OR (e.published = 1 AND e.owner_id IN "
+        "(SELECT friend_id FROM friendships WHERE user_id = ? AND friend_id IS NOT NULL))) "
+        "AND coalesce(e.end_datetime, e.start_datetime) >= ? ORDER BY e.start_datetime, e.id LIMIT ?",
+        (user_id, user_id, now, limit))
+    return [_event(r) for r in rows]

@@ -4,10 +4,10 @@ remote-actor cache, the delivery queue, the events actor's followers and the inb
 memory of activity ids."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from .db import Database, Transaction
+from .store import Row
 
 Reader = Database | Transaction
 
@@ -28,6 +28,7 @@ class RemoteActor:
     key_id: str
     public_pem: str
     fetched_at: int
+    icon: str = ""  # the picture its document named (kept in remote_avatars, not here)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ async def insert_instance_key_pair(tx: Transaction, name: str, public_pem: str, 
 _ACTOR = "SELECT uri, acct, inbox, key_id, public_pem, fetched_at FROM remote_actors"
 
 
-def _actor(row: sqlite3.Row | None) -> RemoteActor | None:
+def _actor(row: Row | None) -> RemoteActor | None:
     return None if row is None else RemoteActor(row["uri"], row["acct"], row["inbox"], row["key_id"],
                                                 row["public_pem"], row["fetched_at"])
 

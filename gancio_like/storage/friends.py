@@ -6,24 +6,26 @@ stored, so they follow a renamed user or a moved instance.
 """
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import Friend, FriendRequest, Suggestion
 from .db import Database, Transaction
+from .store import Row
 from .users import user_with_interests
 
 Reader = Database | Transaction
 FIRST_PAGE = (2**63 - 1, 0)  # a (since, id) key after every real row
 
 _REQUEST = ("SELECT r.id, r.from_user_id, r.from_acct, r.to_user_id, r.to_acct, r.status, r.created_at, "
-            "fu.username AS from_name, tu.username AS to_name FROM friend_requests AS r "
+            "fu.username AS from_name, tu.username AS to_name, fu.avatar_version AS from_avatar, "
+            "tu.avatar_version AS to_avatar, fu.display_name AS from_shown, tu.display_name AS to_shown "
+            "FROM friend_requests AS r "
             "LEFT JOIN users AS fu ON fu.id = r.from_user_id LEFT JOIN users AS tu ON tu.id = r.to_user_id")
 
 
-def _request(row: sqlite3.Row, domain: str) -> FriendRequest:
+def _request(row: Row, domain: str) -> FriendRequest:
     return FriendRequest(row["id"], row["from_acct"] or f"{row['from_name']}@{domain}",
                          row["to_acct"] or f"{row['to_name']}@{domain}", row["from_user_id"],
-                         row["to_user_id"], row["status"], row["created_at"])
+                         row["to_user_id"], row["status"], row["created_at"], row["from_avatar"] or 0,
+                         row["to_avatar"] or 0, row["from_shown"] or "", row["to_shown"] or "")
 
 
 async def get_request(db: Reader, domain: str, request_id: int) -> FriendRequest | None:
@@ -146,7 +148,7 @@ async def list_friends(db: Reader, domain: str, user_id: int, limit: int,
                        after: tuple[int, int] | None) -> tuple[list[Friend], tuple[int, int] | None]:
     """Newest friendships first, after the (since, id) key; and the key to continue from, if any."""
     rows = await db.fetchall(
-        "SELECT f.id, f.friend_id, f.friend_acct, f.since, u.username, u.display_name "
+        "SELECT f.id, f.friend_id, f.friend_acct, f.since, u.username, u.display_name, u.avatar_version "
         "FROM friendships AS f LEFT JOIN users AS u ON u.id = f.friend_id "
         "WHERE f.user_id = ? AND (f.since, f.id) < (?, ?) ORDER BY f.since DESC, f.id DESC LIMIT ?",
         (user_id, *(after or FIRST_PAGE), limit + 1))
@@ -155,12 +157,12 @@ async def list_friends(db: Reader, domain: str, user_id: int, limit: int,
     return [_friend(r, domain) for r in rows], ((rows[-1]["since"], rows[-1]["id"]) if more else None)
 
 
-def _friend(row: sqlite3.Row, domain: str) -> Friend:
+def _friend(row: Row, domain: str) -> Friend:
     if row["friend_acct"]:
         name = row["friend_acct"].partition("@")[0]
         return Friend(row["friend_acct"], name, "", None, row["since"])
     return Friend(f"{row['username']}@{domain}", row["username"], row["display_name"],
-                  row["friend_id"], row["since"])
+                  row["friend_id"], row["since"], row["avatar_version"])
 
 
 # -- people like you ------------------------------------------------------------------------

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import Database, StorageUnavailable
+from .db import Database
+from .errors import StorageError
 
 CORE_PACKAGE = "gancio_like.migrations"  # the repository's migrations/ folder, installed (setup.cfg)
 FILENAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -155,6 +156,6 @@ async def apply(db: Database, migrations: list[Migration]) -> list[Migration]:
                 await tx.execute("INSERT INTO schema_migrations (owner, name, checksum, applied_at) "
                                  "VALUES (?, ?, ?, ?)", (m.owner, m.name, m.checksum, int(time.time())))
             done.append(m)
-        except (sqlite3.Error, StorageUnavailable) as exc:  # the PostgreSQL backend raises these too
+        except StorageError as exc:
             raise MigrationError(f"{m.owner} migration {m.name} failed: {exc}") from exc
     return done

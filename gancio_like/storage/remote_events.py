@@ -1,10 +1,9 @@
 """Remote friends' events (migrations/0013_event_federation.sql), stored as received."""
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import RemoteEvent
 from .db import Database, Transaction
+from .store import Row
 
 Reader = Database | Transaction
 _COLUMNS = ("uri", "actor_uri", "acct", "url", "title", "description", "start_datetime", "end_datetime",
@@ -12,7 +11,7 @@ _COLUMNS = ("uri", "actor_uri", "acct", "url", "title", "description", "start_da
 _SELECT = f"SELECT id, {', '.join(_COLUMNS)}, received_at, updated_at FROM remote_events"
 
 
-def _event(row: sqlite3.Row | None) -> RemoteEvent | None:
+def _event(row: Row | None) -> RemoteEvent | None:
     if row is None:
         return None
     values = {name: row[name] for name in _COLUMNS}

@@ -15,7 +15,7 @@ async def count_clients(db: Database) -> dict[str, int]:
 
 
 async def count_live_tokens(db: Database, now: int) -> dict[str, int]:
-    """Access and refresh tokens that still work (as `tokens.is_live` decides one by one)."""
+    """Access and refresh tokens that still work (as `TokenRecord.is_live` decides one by one)."""
     rows = await db.fetchall(
         "SELECT t.kind, count(*) FROM tokens t JOIN grants g ON g.id = t.grant_id "
         "JOIN clients c ON c.id = g.client_pk WHERE t.revoked_at IS NULL AND t.spent_at IS NULL "

@@ -3,16 +3,82 @@ pending authorization requests and remembered consent.
 
 Only SHA-256 digests of codes and tokens are stored, so a leaked database
 opens nothing. A grant is a token family: revoking it ends every token in it.
+The records below are what the OAuth endpoints read; nobody else needs them.
 """
 from __future__ import annotations
 
-import sqlite3
+from dataclasses import dataclass
 
 from .. import clock
 from ..models import AccessGrant
 from ..notifications import TokenRevoked
 from .db import Database, Transaction
 from .users import USER_COLUMNS, user_with_interests
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """An authorization request the consent page showed, waiting for the user's answer."""
+    client_pk: int
+    user_id: int
+    redirect_uri: str
+    redirect_uri_sent: bool
+    scope: str
+    state: str | None
+    code_challenge: str | None
+    replace_existing: bool
+
+
+@dataclass(frozen=True)
+class AuthCode:
+    """An authorization code as issued; `used_at` and `grant_id` once redeemed."""
+    client_pk: int
+    user_id: int
+    redirect_uri: str
+    redirect_uri_sent: bool
+    scope: str
+    code_challenge: str | None
+    expires_at: int
+    used_at: int | None
+    grant_id: int | None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A token with its grant, client and user, whatever its state."""
+    kind: str                 # access | refresh
+    scope: str
+    created_at: int
+    expires_at: int | None
+    spent_at: int | None
+    revoked_at: int | None
+    grant_id: int
+    client_pk: int
+    user_id: int
+    grant_revoked_at: int | None
+    grant_last_used_at: int | None
+    client_id: str
+    client_status: str
+    username: str
+
+    def is_live(self, now: int) -> bool:
+        """Not revoked, not spent, not expired, its family and client still in good standing."""
+        return (self.revoked_at is None and self.grant_revoked_at is None
+                and self.spent_at is None and self.client_status == "active"
+                and (self.expires_at is None or self.expires_at > now))
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A live grant or a remembered consent of one user, with its client (/settings/apps)."""
+    client_pk: int
+    client_id: str
+    name: str
+    website: str
+    scope: str
+    created_at: int
+    last_used_at: int | None  # None for a consent
+
 
 # -- pending authorization requests (the consent page acts on these only) ---------
 
@@ -29,13 +95,16 @@ async def insert_request(tx: Transaction, id_hash: bytes, session_hash: bytes, c
          state, code_challenge, int(replace_existing), expires_at))
 
 
-async def take_request(tx: Transaction, id_hash: bytes, session_hash: bytes) -> sqlite3.Row | None:
+async def take_request(tx: Transaction, id_hash: bytes, session_hash: bytes) -> PendingRequest | None:
     """The request shown to this session, removed so it cannot be answered twice."""
-    row = await tx.fetchone("SELECT * FROM authorization_requests WHERE id_hash = ? AND session_hash = ? "
-                            "AND expires_at > ?", (id_hash, session_hash, clock.now()))
-    if row is not None:
-        await tx.execute("DELETE FROM authorization_requests WHERE id_hash = ?", (id_hash,))
-    return row
+    row = await tx.fetchone("SELECT client_pk, user_id, redirect_uri, redirect_uri_sent, scope, state, "
+                            "code_challenge, replace_existing FROM authorization_requests "
+                            "WHERE id_hash = ? AND session_hash = ? AND expires_at > ?",
+                            (id_hash, session_hash, clock.now()))
+    if row is None:
+        return None
+    await tx.execute("DELETE FROM authorization_requests WHERE id_hash = ?", (id_hash,))
+    return PendingRequest(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], bool(row[7]))
 
 
 # -- authorization codes -------------------------------------------------------------
@@ -51,8 +120,13 @@ async def insert_code(tx: Transaction, code_hash: bytes, client_pk: int, user_id
          code_challenge, expires_at))
 
 
-async def get_code(tx: Transaction, code_hash: bytes) -> sqlite3.Row | None:
-    return await tx.fetchone("SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,))
+async def get_code(tx: Transaction, code_hash: bytes) -> AuthCode | None:
+    row = await tx.fetchone("SELECT client_pk, user_id, redirect_uri, redirect_uri_sent, scope, code_challenge, "
+                            "expires_at, used_at, grant_id FROM authorization_codes WHERE code_hash = ?",
+                            (code_hash,))
+    if row is None:
+        return None
+    return AuthCode(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
 
 
 async def mark_code_used(tx: Transaction, code_hash: bytes, grant_id: int, now: int) -> bool:
@@ -85,24 +159,17 @@ async def insert_token_pair(tx: Transaction, grant_id: int, now: int,
                      (access[0], grant_id, access[1], now, access[2], refresh[0], grant_id, refresh[1], now, refresh[2]))
 
 
-_TOKEN_ROW = ("SELECT t.token_hash, t.kind, t.scope, t.created_at, t.expires_at, t.spent_at, "
-              "t.revoked_at, t.grant_id, g.client_pk, g.user_id, g.revoked_at AS grant_revoked_at, "
-              "g.last_used_at AS grant_last_used_at, "
-              "c.client_id, c.status AS client_status, u.username "
+# The columns in TokenRecord's order.
+_TOKEN_ROW = ("SELECT t.kind, t.scope, t.created_at, t.expires_at, t.spent_at, t.revoked_at, "
+              "t.grant_id, g.client_pk, g.user_id, g.revoked_at, g.last_used_at, c.client_id, c.status, u.username "
               "FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_pk "
               "JOIN users u ON u.id = g.user_id WHERE t.token_hash = ?")
 
 
-async def get_token(db: Database | Transaction, token_hash: bytes) -> sqlite3.Row | None:
+async def get_token(db: Database | Transaction, token_hash: bytes) -> TokenRecord | None:
     """A token with its grant, client and user, whatever its state."""
-    return await db.fetchone(_TOKEN_ROW, (token_hash,))
-
-
-def is_live(row: sqlite3.Row, now: int) -> bool:
-    """Not revoked, not spent, not expired, its family and client still in good standing."""
-    return (row["revoked_at"] is None and row["grant_revoked_at"] is None
-            and row["spent_at"] is None and row["client_status"] == "active"
-            and (row["expires_at"] is None or row["expires_at"] > now))
+    row = await db.fetchone(_TOKEN_ROW, (token_hash,))
+    return None if row is None else TokenRecord(*row)
 
 
 _BEARER = (f"SELECT t.scope, t.expires_at, t.grant_id, g.client_pk, c.client_id, {USER_COLUMNS} "
@@ -243,12 +310,12 @@ async def count_live_grants_by_client(db: Database, now: int) -> dict[int, int]:
     return {row[0]: row[1] for row in rows}
 
 
-async def list_user_authorizations(db: Database, user_id: int, now: int) -> list[sqlite3.Row]:
-    """One row per live grant and per remembered consent of this user, with its client:
-    client_pk, client_id, name, website, scope, created_at, last_used_at (NULL for a consent)."""
-    return await db.fetchall(
+async def list_user_authorizations(db: Database, user_id: int, now: int) -> list[Authorization]:
+    """One per live grant and per remembered consent of this user, with its client."""
+    rows = await db.fetchall(
         "SELECT c.id AS client_pk, c.client_id, c.name, c.website, a.scope, a.created_at, a.last_used_at "
         f"FROM (SELECT g.client_pk, g.scope, g.created_at, g.last_used_at FROM grants g "
         f"WHERE g.user_id = ? AND {_LIVE_GRANT} "
         "UNION ALL SELECT client_pk, scope, created_at, NULL FROM consents WHERE user_id = ?) a "
         "JOIN clients c ON c.id = a.client_pk ORDER BY c.name, c.id", (user_id, now, user_id))
+    return [Authorization(*row) for row in rows]

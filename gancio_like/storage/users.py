@@ -1,10 +1,9 @@
 """Accounts: the users table and their interests."""
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import User
 from .db import Database, Transaction
+from .store import Row
 
 _COLUMNS = "id, username, display_name, bio, is_admin, created_at, email, timezone, locale, avatar_version"
 # Interests ride along in one query: a user is loaded on every page and API call.
@@ -16,13 +15,13 @@ USER_COLUMNS = ("users.id, users.username, users.display_name, users.bio, users.
 _WITH_INTERESTS = f"SELECT {USER_COLUMNS} FROM users"
 
 
-def _user(row: sqlite3.Row, interests: tuple[str, ...] = ()) -> User:
+def _user(row: Row, interests: tuple[str, ...] = ()) -> User:
     return User(row["id"], row["username"], row["display_name"], row["bio"],
                 bool(row["is_admin"]), row["created_at"], interests, row["email"], row["timezone"],
                 row["locale"], row["avatar_version"])
 
 
-def user_with_interests(row: sqlite3.Row | None) -> User | None:
+def user_with_interests(row: Row | None) -> User | None:
     """A User from a row that carries an `interests` column (char 31-separated tags)."""
     if row is None:
         return None
@@ -45,7 +44,7 @@ async def get_user(db: Database, user_id: int) -> User | None:
     return user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE id = ?", (user_id,)))
 
 
-async def get_user_by_name(db: Database, username: str) -> User | None:
+async def get_user_by_name(db: Database | Transaction, username: str) -> User | None:
     return user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE username = ?", (username,)))
 
 
@@ -70,3 +69,23 @@ async def update_profile(tx: Transaction, user_id: int, display_name: str, bio: 
 
 async def update_password_hash(tx: Transaction, user_id: int, password_hash: str) -> None:
     await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+async def update_email(tx: Transaction, user_id: int, email: str | None) -> None:
+    await tx.execute("UPDATE users SET email = ? WHERE id = ?", (email, user_id))
+
+
+async def update_timezone(tx: Transaction, user_id: int, timezone: str) -> None:
+    await tx.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+
+async def email_taken(db: Database | Transaction, email: str, user_id: int) -> bool:
+    """Whether another account has `email`, whatever its case (index users_by_email)."""
+    return await db.fetchone("SELECT 1 FROM users WHERE lower(email) = lower(?) AND id <> ?",
+                             (email, user_id)) is not None
+
+
+async def get_user_by_login(db: Database | Transaction, text: str) -> User | None:
+    """The account a username or a mail address (any case) names, if any."""
+    column = "lower(email) = lower(?)" if "@" in text else "username = ?"
+    return user_with_interests(await db.fetchone(f"{_WITH_INTERESTS} WHERE {column}", (text,)))

@@ -9,11 +9,10 @@ a migration, and a listener. See README.md beside this file.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
-from gancio_like.plugins import ApiHandler, hookimpl, requires_scope
+from gancio_like.plugins import ApiHandler, Conflict, hookimpl, requires_scope
 
 log = logging.getLogger("fync.checkins")
 MAX_LIMIT = 100
@@ -81,7 +80,7 @@ class CheckinsHandler(ApiHandler):
                 checkin_id = await tx.insert(
                     "INSERT INTO checkins (event_id, user_id, created_at) VALUES (?, ?, ?)",
                     (event_id, self.current_user.id, now))
-        except sqlite3.IntegrityError:
+        except Conflict:
             return _error(self, 409, "conflict", "you already checked in to this event")
         self.write_json({"id": checkin_id, "event_id": event_id,
                          "username": self.current_user.username, "created_at": now}, 201)

@@ -40,13 +40,13 @@ def free_port() -> int:
 class Server:
     """A `fync serve` subprocess with its own data dir; `url(path)` builds absolute URLs."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, config: str = ""):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = root / "serve.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FYNC_")}
         env.update(FYNC_SERVER_PUBLIC_URL=self.base, FYNC_CONFIG=str(root / "fync.toml"))
-        (root / "fync.toml").write_text("")  # never the checkout's own fync.toml
+        (root / "fync.toml").write_text(config)  # never the checkout's own fync.toml
         fync = Path(sys.executable).parent / "fync"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
@@ -123,12 +123,18 @@ def callback():
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """One browser for the journeys; each test opens its own contexts (cookie jars)."""
+def playwright():
+    """Playwright itself, for tests that need more than `chromium` (a persistent profile)."""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright):
+    """One browser for the journeys; each test opens its own contexts (cookie jars)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

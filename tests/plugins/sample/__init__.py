@@ -1,7 +1,7 @@
 """A test plugin that implements every Fync hook, recording what it is told."""
 from pathlib import Path
 
-from gancio_like.plugins import ApiHandler, hookimpl, public, requires_scope
+from gancio_like.plugins import ApiHandler, hookimpl, public, record_notification, requires_scope
 
 RECORDED: list = []
 
@@ -13,7 +13,13 @@ def fync_scopes():
 
 @hookimpl
 def fync_routes():
-    return [(r"/api/sample/notes", NotesHandler), (r"/api/sample/hello", HelloHandler)]
+    return [(r"/api/sample/notes", NotesHandler), (r"/api/sample/hello", HelloHandler),
+            (r"/api/sample/pokes", PokeHandler)]
+
+
+@hookimpl
+def fync_notification_types():
+    return {"sample:poke": "Someone poked you"}
 
 
 @hookimpl
@@ -80,3 +86,14 @@ class HelloHandler(ApiHandler):
     @public
     def get(self):
         self.write_json({"hello": self.current_user.username if self.current_user else None})
+
+
+class PokeHandler(ApiHandler):
+    @requires_scope("sample:write")
+    async def post(self):
+        """Poke someone: they get a notification (and a push on their devices)."""
+        user_id = self.json_body().get("user_id")
+        async with self.db.transaction() as tx:
+            notification_id = await record_notification(tx, user_id, "sample:poke", self.current_user.id,
+                                                        url=f"/u/{self.current_user.username}")
+        self.write_json({"notification": notification_id}, 201)
