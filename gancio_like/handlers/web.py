@@ -145,7 +145,6 @@ class SettingsHandler(PageHandler):
             raise ValidationError("current password is wrong", "current_password")
         await login_succeeded(self, keys)
         await accounts.set_password(self.db, self.fync.passwords, self.current_user.id,
-                                    self.get_body_argument("new_password"),
-                                    on_changed=self.fync.on_password_changed)
+                                    self.get_body_argument("new_password"))
         # Every session ended, this one included; the person changing it stays logged in.
         self.set_session(await accounts.start_session(self.db, self.current_user.id))

@@ -20,6 +20,7 @@ from ..models import User
 from ..notifications import UserCreated
 from ..storage import errors as storage_errors
 from ..storage import sessions as session_store
+from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.db import Database
 
@@ -215,12 +216,15 @@ def _email_taken() -> ValidationError:
 
 async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str,
                        on_changed=None) -> None:
-    """New password: every web session ends, and so does every OAuth grant
-    (`on_changed(tx, user_id)`), since a changed password means "lock others out"."""
+    """New password: every web session ends, and so does every app's grant (SECURITY-CHECKLIST 26),
+    since a changed password means "lock others out". Every way to set one (the settings page,
+    the reset link, `fync user passwd`) comes here; `on_changed(tx, user_id)` adds what its
+    caller needs in the same transaction (the reset link spent)."""
     check_password(new_password)
     new_hash = await passwords.hash(new_password)
     async with db.transaction() as tx:
         await user_store.update_password_hash(tx, user_id, new_hash)
         await session_store.delete_user_sessions(tx, user_id)
+        await token_store.revoke_user_grants(tx, user_id)
         if on_changed:
             await on_changed(tx, user_id)

@@ -22,7 +22,6 @@ from ..errors import ValidationError
 from ..mail import Mailer, compose
 from ..models import User
 from ..storage import password_resets as store
-from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.db import Database, Transaction
 from . import accounts
@@ -96,10 +95,9 @@ async def reset_password(db: Database, passwords: accounts.Passwords, token: str
     if user_id is None:
         raise ValidationError(EXPIRED, "token")
 
-    async def spend_and_disconnect(tx: Transaction, changed_id: int) -> None:
+    async def spend(tx: Transaction, changed_id: int) -> None:
         if not await store.use_reset(tx, digest(token), changed_id, clock.now()):
             raise ValidationError(EXPIRED, "token")  # spent meanwhile: the password stays as it was
-        await token_store.revoke_user_grants(tx, changed_id)
 
-    await accounts.set_password(db, passwords, user_id, new_password, on_changed=spend_and_disconnect)
+    await accounts.set_password(db, passwords, user_id, new_password, on_changed=spend)
     return user_id
