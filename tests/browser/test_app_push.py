@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -70,6 +71,16 @@ def app_api(page, path: str, method: str = "GET"):
     }""", [path, method])
 
 
+def wait_until(check, seconds: float = 5.0) -> bool:
+    """Whether `check()` holds within `seconds`, asked every 0.1 s."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_notifications_listed_and_push_turned_on_and_off(playwright, chromium, loopback_server, tmp_path, shot):
     probe = chromium.new_context(base_url=loopback_server.base)
     missing = probe.request.get("/api/push/key").status == 404
@@ -87,7 +98,8 @@ def test_notifications_listed_and_push_turned_on_and_off(playwright, chromium, l
         page.get_by_role("link", name="Alerts").click()
         expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()
         expect(page.locator("main")).to_contain_text("Bob")
-        assert app_api(page, "/api/notifications")["body"]["unread"] == 0  # seen, so marked read
+        # Seen, so marked read: the app posts that after it shows the list, so give the POST its moment.
+        assert wait_until(lambda: app_api(page, "/api/notifications")["body"]["unread"] == 0)
 
         page.get_by_role("button", name="Turn on notifications for this device").click()
         expect(page.locator("main")).to_contain_text("Notifications are on for this device")
