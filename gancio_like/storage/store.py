@@ -9,8 +9,8 @@ Two ways to write, both run here and nowhere else:
 - `async with db.transaction() as tx:` — the rare writes that may touch anything:
   their COMMIT empties every row cache;
 - `await db.write(body)` — the hot paths: `await body(tx)`, its result once committed.
-  Bodies queued in the same loop turn share one transaction (group commit), each
-  inside its own SAVEPOINT, so one body's failure undoes only its own statements.
+  Bodies queued in the same loop turn share one transaction (group commit); one
+  body's failure undoes only its own statements (see `_run_group`).
 
 Serialized or row-level. SQLite serializes every write transaction. PostgreSQL does
 the same for `transaction()` and, by default, for `write()` bodies, with one
@@ -181,31 +181,52 @@ class Store:
                     queued.future.set_exception(error)
 
     async def _run_group(self, lane: Lane, bodies: list) -> list[tuple]:
-        """BEGIN, each body in a SAVEPOINT, COMMIT → one (result, error, tx) per body.
-        Neighbouring control statements go together (one round trip on PostgreSQL);
-        a fault of the transaction itself fails every body of it."""
-        serialize = self.SERIALIZE if lane.serialized else ()
+        """One transaction for `bodies` → one (result, error, tx) per body.
+
+        Optimistic first, without SAVEPOINTs (each is a round trip on PostgreSQL). When a
+        body fails, that transaction is rolled back: the body keeps its error, and the
+        others run again, each inside its own SAVEPOINT so that a failure undoes only
+        its own statements. Bodies only touch storage, so running one again is safe."""
+        first = await self._attempt(lane, bodies, savepoints=False)
+        if isinstance(first, list):
+            return first
+        failed, error = first
+        outcomes = await self._attempt(lane, bodies[:failed] + bodies[failed + 1:], savepoints=True)
+        outcomes.insert(failed, (None, error, None))
+        return outcomes
+
+    async def _attempt(self, lane: Lane, bodies: list, savepoints: bool) -> list[tuple] | tuple[int, BaseException]:
+        """BEGIN, the bodies, COMMIT → their outcomes; without savepoints, the first body
+        to fail ends it → (its index, its error). Neighbouring control statements go
+        together (one round trip on PostgreSQL); a fault of the transaction itself
+        fails every body of it."""
+        mark = ("SAVEPOINT body",) if savepoints else ()
         try:
             await self._ready_writer(lane)
-            await self._control(lane, *self.BEGIN, *serialize, "SAVEPOINT body")
+            await self._control(lane, *self.BEGIN, *(self.SERIALIZE if lane.serialized else ()), *mark)
             outcomes = []
             for i, body in enumerate(bodies):
-                if i:
+                if i and savepoints:
                     await self._control(lane, "RELEASE SAVEPOINT body", "SAVEPOINT body")
-                outcomes.append(await self._run_body(lane, body))
+                outcome = await self._run_body(lane, body, savepoints)
+                if outcome[1] is not None and not savepoints:
+                    await self._abort(lane)
+                    return i, outcome[1]
+                outcomes.append(outcome)
             tell = any(tx is not None and tx.invalidates for _, _, tx in outcomes)
-            await self._control(lane, "RELEASE SAVEPOINT body", *self._commit_sql(tell))
+            await self._control(lane, *(("RELEASE SAVEPOINT body",) if savepoints else ()), *self._commit_sql(tell))
         except BaseException as exc:
             await self._abort(lane)
             return [(None, exc, None)] * len(bodies)
         return outcomes
 
-    async def _run_body(self, lane: Lane, body) -> tuple:
+    async def _run_body(self, lane: Lane, body, savepoint: bool) -> tuple:
         tx = self._transaction(lane)
         try:
             result = await body(tx)
         except Exception as exc:
-            await self._control(lane, "ROLLBACK TO SAVEPOINT body")  # the savepoint stays, for the next body
+            if savepoint:
+                await self._control(lane, "ROLLBACK TO SAVEPOINT body")  # the savepoint stays, for the next body
             return None, exc, None
         return result, None, tx
 
