@@ -6,6 +6,10 @@
 # The databases fync_e_old and fync_e_new on that server are made afresh. Run the server
 # with fsync on and synchronous_commit=off to compare with SQLite's synchronous=NORMAL.
 # WORKERS (default 1) > 1 runs the PostgreSQL targets as `fync serve --workers N`.
+# On a machine with the cores for it, SERVER_CPUS=0-3 lets those workers spread over
+# cores 0-3 (the suite pins every server to core 0 first; taskset may widen that),
+# DRIVER_CPU=4 moves the driver, and PostgreSQL is pinned by starting it under
+# `taskset -c 5-7 pg_ctl …`. On 2 cores: leave them unset (see bench/README.md).
 set -euo pipefail
 OLD=${1:?usage: bench/engines.sh OLD NEW postgresql://USER@HOST:PORT [ROUNDS] [DURATION] [WORKERS]}
 NEW=${2:?}
@@ -22,8 +26,18 @@ CONFIG=$BENCH/run/engines-targets.json
 "$NEW/.venv/bin/python" "$HERE/ab_targets.py" sq_old="$OLD" sq_new="$NEW" pg_old="$OLD" pg_new="$NEW" \
   --env-for "pg_old:FYNC_DATABASE_URL=$SERVER/fync_e_old" --env-for "pg_new:FYNC_DATABASE_URL=$SERVER/fync_e_new" \
   --env-for "pg_old:FYNC_SERVER_WORKERS=$WORKERS" --env-for "pg_new:FYNC_SERVER_WORKERS=$WORKERS" > "$CONFIG"
+if [ -n "${SERVER_CPUS:-}" ]; then
+  "$NEW/.venv/bin/python" - "$CONFIG" "$SERVER_CPUS" <<'PY'
+import json, sys
+path, cpus = sys.argv[1], sys.argv[2]
+config = json.load(open(path))
+for name in ("pg_old", "pg_new"):
+    config["targets"][name]["start"] = ["taskset", "-c", cpus] + config["targets"][name]["start"]
+json.dump(config, open(path, "w"), indent=1)
+PY
+fi
 OUT=$BENCH/run/engines-$(date +%H%M).json
-"$BENCH/.venv/bin/python" "$BENCH/load.py" suite --config "$CONFIG" --rounds "$ROUNDS" --duration "$DURATION" \
-  --warmup 2 --out "$OUT"
+"$BENCH/.venv/bin/python" "$BENCH/load.py" --driver-cpu "${DRIVER_CPU:-1}" suite --config "$CONFIG" \
+  --rounds "$ROUNDS" --duration "$DURATION" --warmup 2 --out "$OUT"
 "$BENCH/.venv/bin/python" "$BENCH/load.py" summary "$OUT"
 echo "raw results: $OUT"
