@@ -191,7 +191,8 @@ class Store:
         if isinstance(first, list):
             return first
         failed, error = first
-        outcomes = await self._attempt(lane, bodies[:failed] + bodies[failed + 1:], savepoints=True)
+        others = bodies[:failed] + bodies[failed + 1:]
+        outcomes = await self._attempt(lane, others, savepoints=True) if others else []
         outcomes.insert(failed, (None, error, None))
         return outcomes
 
