@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test fuzz clean
+.PHONY: run test fuzz messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,11 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: $(VENV)/.installed-test
 	FYNC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
 		tests/test_fuzz.py tests/test_properties.py $(PYTEST_ARGS)
+
+# make messages: extract the translatable strings (code and templates) into locale/fync.pot,
+# merge them into each language's .po, compile the .mo. Translate what is new, then run it again.
+messages: $(VENV)/.installed-test
+	$(BIN)/python tools/i18n.py extract update compile
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,7 +4,7 @@ keeps them coherent (issue 17 step 7). Two measures, each over N rounds:
   revocations  two `fync serve` (A, B) as behind nginx; per round: a token is cached on B,
                revoked through A, then used on B at once → how many times B still accepts it
                (what the cache barrier in storage/pg.py is for);
-  reveals      one `fync serve --workers 2`, every request on a new connection (as nginx's
+  reveals      two `fync serve` on one port, every request on a new connection (as nginx's
                upstream may send them); per round: "new secret" on the developer portal, then
                the page its POST redirects to → how many secrets that page fails to show
                (what the sealed show-once table, storage/reveals.py, is for).
@@ -78,10 +78,13 @@ def revocations(url: str, rounds: int, root: Path) -> str:
 
 
 def reveals(url: str, rounds: int, root: Path) -> str:
-    server = FyncServer(root / "w", FYNC_DATABASE_URL=url, FYNC_SERVER_DATA_DIR=str(root / "data"),
-                        FYNC_SERVER_WORKERS=2)
+    shared = {"FYNC_DATABASE_URL": url, "FYNC_SERVER_DATA_DIR": str(root / "data")}
+    server = FyncServer(root / "a", **shared)
     server.env["FYNC_SERVER_PUBLIC_URL"] = server.url
+    other = FyncServer(root / "b", **shared, FYNC_SERVER_PUBLIC_URL=server.url)
+    other.port = server.port  # one port, SO_REUSEPORT: the kernel picks a process per connection
     server.start()
+    other.start()
     try:
         owner = Account(server.url, "owner").signup()
         cookies = owner.http.cookies
@@ -97,10 +100,11 @@ def reveals(url: str, rounds: int, root: Path) -> str:
         return f"new secrets not shown on the page the POST redirects to: {lost} of {rounds}"
     finally:
         server.stop()
+        other.stop()
 
 
 def _once(server: FyncServer, cookies, method: str, path: str, **kwargs) -> httpx.Response:
-    """One request on a connection of its own, so any worker may take it."""
+    """One request on a connection of its own, so either process may take it."""
     with httpx.Client(base_url=server.url, cookies=cookies, timeout=30) as http:
         return http.request(method, path, **kwargs)
 

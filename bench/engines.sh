@@ -5,8 +5,8 @@
 #   bench/engines.sh OLD_CHECKOUT NEW_CHECKOUT postgresql://postgres@127.0.0.1:PORT [ROUNDS] [DURATION] [WORKERS]
 # The databases fync_e_old and fync_e_new on that server are made afresh. Run the server
 # with fsync on and synchronous_commit=off to compare with SQLite's synchronous=NORMAL.
-# WORKERS (default 1) > 1 runs the PostgreSQL targets as `fync serve --workers N`.
-# On a machine with the cores for it, SERVER_CPUS=0-3 lets those workers spread over
+# WORKERS (default 1) > 1 runs the PostgreSQL targets as N `fync serve` on one port
+# (bench/serve_many.sh). On a machine with the cores for it, SERVER_CPUS=0-3 lets them spread over
 # cores 0-3 (the suite pins every server to core 0 first; taskset may widen that),
 # DRIVER_CPU=4 moves the driver, and PostgreSQL is pinned by starting it under
 # `taskset -c 5-7 pg_ctl …`. On 2 cores: leave them unset (see bench/README.md).
@@ -25,17 +25,19 @@ done
 CONFIG=$BENCH/run/engines-targets.json
 "$NEW/.venv/bin/python" "$HERE/ab_targets.py" sq_old="$OLD" sq_new="$NEW" pg_old="$OLD" pg_new="$NEW" \
   --env-for "pg_old:FYNC_DATABASE_URL=$SERVER/fync_e_old" --env-for "pg_new:FYNC_DATABASE_URL=$SERVER/fync_e_new" \
-  --env-for "pg_old:FYNC_SERVER_WORKERS=$WORKERS" --env-for "pg_new:FYNC_SERVER_WORKERS=$WORKERS" > "$CONFIG"
-if [ -n "${SERVER_CPUS:-}" ]; then
-  "$NEW/.venv/bin/python" - "$CONFIG" "$SERVER_CPUS" <<'PY'
+  > "$CONFIG"
+"$NEW/.venv/bin/python" - "$CONFIG" "$WORKERS" "${SERVER_CPUS:-}" <<'PY'
 import json, sys
-path, cpus = sys.argv[1], sys.argv[2]
+path, workers, cpus = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 config = json.load(open(path))
 for name in ("pg_old", "pg_new"):
-    config["targets"][name]["start"] = ["taskset", "-c", cpus] + config["targets"][name]["start"]
+    target = config["targets"][name]
+    if workers > 1:  # N processes on the target's port: each checkout needs bench/serve_many.sh
+        target["start"] = ["sh", f"{target['cwd']}/bench/serve_many.sh", str(workers)]
+    if cpus:
+        target["start"] = ["taskset", "-c", cpus] + target["start"]
 json.dump(config, open(path, "w"), indent=1)
 PY
-fi
 OUT=$BENCH/run/engines-$(date +%H%M).json
 "$BENCH/.venv/bin/python" "$BENCH/load.py" --driver-cpu "${DRIVER_CPU:-1}" suite --config "$CONFIG" \
   --rounds "$ROUNDS" --duration "$DURATION" --warmup 2 --out "$OUT"

@@ -3,10 +3,10 @@ and the PostgreSQL cluster's CPU per refresh or flow, and its commits per operat
 the figures of bench/README.md's model of a larger machine.
 
     .venv/bin/python bench/pg_cost.py postgresql://postgres@127.0.0.1:55460 /path/to/pgdata \
-        [--test refresh|flow|me] [--seconds 10] [--workers 1]
+        [--test refresh|flow|me] [--seconds 10]
 
 Makes the database `fync_cost` afresh, starts `fync serve` (port 18090, pinned to core 0
-like the suite; `--workers N` on the same core), drives it with the shared driver from
+like the suite), drives it with the shared driver from
 core 1, and reads the CPU time of the cluster's process tree (the postmaster's PID is
 the first line of PGDATA/postmaster.pid) and pg_stat_database's commits around the run.
 """
@@ -73,12 +73,10 @@ def main() -> None:
     p.add_argument("pgdata", type=Path)
     p.add_argument("--test", choices=["refresh", "flow", "me"], default="refresh")
     p.add_argument("--seconds", type=int, default=10)
-    p.add_argument("--workers", type=int, default=1)
     p.add_argument("--bench", type=Path, default=Path("/tmp/bench"))
     args = p.parse_args()
     asyncio.run(fresh(args.server))
     os.environ["FYNC_DATABASE_URL"] = f"{args.server}/fync_cost"
-    os.environ["FYNC_SERVER_WORKERS"] = str(args.workers)
     postmaster = int((args.pgdata / "postmaster.pid").read_text().split()[0])
     data = Path(tempfile.mkdtemp(prefix="fync-pgcost-"))
     add_bench_user(data)
@@ -93,7 +91,7 @@ def main() -> None:
     finally:
         stop(server)
     ops = (result.get("ops_per_s") or result.get("rps")) * (t1 - t0)
-    print(json.dumps({"test": args.test, "workers": args.workers,
+    print(json.dumps({"test": args.test,
                       "ops_per_s": result.get("ops_per_s") or result.get("rps"),
                       "fync_cpu_us_per_op": result.get("server_cpu_us_per_op"),
                       "pg_cpu_us_per_op": round(1e6 * (pg1 - pg0) / ops, 1),

@@ -17,6 +17,7 @@ from .background import Background
 from .config import Config, ConfigError
 from .federation import Federation
 from .handlers import routes, sections
+from .handlers.base import load_catalogs
 from .handlers.feeds import Validators
 from .httpguard import MAX_HEADER_SIZE, GuardedHTTPServer
 from .mail import Mailer
@@ -31,7 +32,7 @@ from .services.apps import Reveals
 from .notification_types import NotificationTypes
 from .services.push_delivery import Push, Sender
 from .services.throttle import throttle_for
-from .storage import migrate, tokens
+from .storage import migrate
 from .storage.db import Database
 from .storage.engine import database_for, dialect, is_postgres
 from .storage.engine import describe as describe_database
@@ -70,6 +71,7 @@ class FyncApplication(tornado.web.Application):
         self.notification_types = NotificationTypes()
         plugins.add_notification_types(self.notification_types)
         self.push = Push(db, push_sender(cfg, vapid_key, self.notification_types))  # serve() runs its worker
+        load_catalogs()  # the pages' languages (handlers/base.py)
         super().__init__(
             routes.build(plugins, self.scopes),
             cookie_secret=secret,
@@ -88,10 +90,6 @@ class FyncApplication(tornado.web.Application):
         """Every request passes here first: believe X-Forwarded-* only from a listed proxy."""
         self.proxies.apply(request)
         return super().find_handler(request, **kwargs)
-
-    async def on_password_changed(self, tx, user_id: int) -> None:
-        """A new password disconnects every app too (SECURITY-CHECKLIST 26)."""
-        await tokens.revoke_user_grants(tx, user_id)
 
     @property
     def secure(self) -> bool:
@@ -141,18 +139,10 @@ def make_server(app: FyncApplication) -> GuardedHTTPServer:
         body_timeout=min(BODY_TIMEOUT, max(1, server.idle_timeout)))
 
 
-def refuse_sqlite_workers(cfg: Config) -> None:
-    """Several workers on SQLite would serve stale rows: its caches and its one writer live in one process."""
-    if cfg.server.workers > 1 and not is_postgres(cfg):
-        raise ConfigError(
-            f"[server] workers = {cfg.server.workers} needs PostgreSQL: with SQLite, the row caches and the "
-            "single writer live in one process, so other processes would serve stale or conflicting data. "
-            "Set [database] url to a postgresql:// URL, or serve with 1 worker (--workers 1)")
-
-
 def listen_sockets(cfg: Config) -> list:
-    """Bind the listening socket(s) once. On PostgreSQL with SO_REUSEPORT, so several
-    `fync serve` processes (systemd instances) may share one port."""
+    """Bind the listening socket(s). On PostgreSQL with SO_REUSEPORT, so several `fync serve`
+    processes (systemd's fync@ units, docs/deploy.md) may share one port; on SQLite without,
+    so a second process on the port fails: its caches and its one writer live in one process."""
     try:
         return tornado.netutil.bind_sockets(cfg.server.port, cfg.server.host, reuse_port=is_postgres(cfg))
     except OSError as exc:
@@ -160,24 +150,21 @@ def listen_sockets(cfg: Config) -> list:
                           "choose another --port or stop what is using it") from exc
 
 
-async def serve(cfg: Config, sockets: list | None = None, ready=None) -> None:
+async def serve(cfg: Config) -> None:
     """Serve until SIGTERM/SIGINT, then let in-flight requests finish and close the DB.
-
-    A worker of `serve_workers` gets the parent's `sockets` and calls `ready()` once it
-    serves (the parent prints the startup lines); alone, it binds and prints them itself.
     The database is closed on every way out: an open SQLite connection's thread would
     otherwise keep the process alive after a startup error (a plugin clash, a port in use)."""
     db, plugins = await open_instance(cfg)
     try:
         app = await make_app(cfg, db, plugins)
-        await serve_until_stopped(app, listen_sockets(cfg) if sockets is None else sockets, ready)
+        await serve_until_stopped(app, listen_sockets(cfg))
         await db.checkpoint()
     finally:
         await db.close()
     log.info("stopped")
 
 
-async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -> None:
+async def serve_until_stopped(app: FyncApplication, sockets: list) -> None:
     server = make_server(app)
     # Before anyone can learn that we serve: a signal right after the startup lines
     # must already mean "stop gracefully", not Python's KeyboardInterrupt.
@@ -186,11 +173,8 @@ async def serve_until_stopped(app: FyncApplication, sockets: list, ready=None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     server.add_sockets(sockets)
-    if ready is None:
-        print_startup(app.cfg, app.plugins)
-    else:
-        ready()
-    # These jobs may run in every worker: the sweep only deletes expired rows, and
+    print_startup(app.cfg, app.plugins)
+    # These jobs may run in every process: the sweep only deletes expired rows, and
     # deliveries (activities, pushes) are claimed row by row in the database, so none goes out twice.
     sweeper = tornado.ioloop.PeriodicCallback(lambda: housekeeping.sweep(app.db), housekeeping.INTERVAL * 1000)
     sweeper.start()
@@ -216,12 +200,10 @@ async def _finish_requests(server: GuardedHTTPServer) -> None:
         log.warning("stopping with %d request(s) unfinished after %ds", server.busy(), SHUTDOWN_GRACE)
 
 
-def print_startup(cfg: Config, plugins: PluginHost, worker_pids: list[int] | None = None) -> None:
+def print_startup(cfg: Config, plugins: PluginHost) -> None:
     names = ", ".join(plugins.names()) or "none"
-    workers = f"{len(worker_pids)} (pids {', '.join(map(str, worker_pids))})" if worker_pids else "1"
     print(f"Fync {__version__} serving {cfg.instance.name!r} at http://{cfg.server.host}:{cfg.server.port}/",
           flush=True)
     print(f"  public URL: {cfg.server.public_url}", flush=True)
     print(f"  database:   {describe_database(cfg)}", flush=True)
-    print(f"  workers:    {workers}", flush=True)
     print(f"  plugins:    {names}", flush=True)

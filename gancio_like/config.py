@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -49,7 +50,6 @@ class ServerConfig:
     idle_timeout: int = _key(60, "seconds an idle keep-alive connection is kept open")
     trusted_proxies: list = _key([], "addresses or networks of reverse proxies whose "
                                      "X-Forwarded-For/-Proto are believed (default: none)")
-    workers: int = _key(1, "processes serving requests; more than 1 needs PostgreSQL ([database] url)")
 
 
 @dataclass(frozen=True)
@@ -169,13 +169,21 @@ _RANGES = {
     ("oauth", "access_token_ttl"): (0, CENTURY),  # now + ttl must fit SQLite's 64-bit integers
     ("oauth", "refresh_token_ttl"): (0, CENTURY),
     ("server", "idle_timeout"): (1, None),
-    ("server", "workers"): (1, 64),
     ("federation", "give_up_after"): (60, None),
     ("oauth", "registrations_per_hour_per_ip"): (1, None),
     ("security", "login_failures_per_minute"): (1, None),
 }
 # Variables that share the FYNC_ prefix but are not config keys.
 _NOT_KEYS = {"FYNC_CONFIG", "FYNC_NO_BROWSER"}
+# Keys Fync no longer has: the one value each may keep (it asks for what Fync does anyway, and
+# sample configs carried it), and what to do instead of any other. Flags and FYNC_* variables too.
+_RETIRED = {
+    ("server", "workers"): (1, "Fync no longer starts worker processes itself ([server] workers, --workers "
+                               "and FYNC_SERVER_WORKERS are gone). For several processes on PostgreSQL, run "
+                               "one `fync serve` per port under systemd (fync@PORT.service) behind nginx: "
+                               'see docs/deploy.md, "Several processes"'),
+}
+log = logging.getLogger("fync.config")
 
 
 def load_config(path: str | None = None, env: dict | None = None,
@@ -236,6 +244,8 @@ def _env_values(env) -> dict[tuple[str, str], Any]:
 
 def _field_type(section: str, key: str, where: str) -> type:
     cls = _SECTION_CLASSES.get(section)
+    if (section, key) in _RETIRED:
+        return type(_RETIRED[(section, key)][0])
     if cls is None:
         raise ConfigError(f"unknown config section in {where}: sections are {', '.join(_SECTION_CLASSES)}")
     fields = _fields(cls)
@@ -281,11 +291,20 @@ def _build_section(section: str, values: dict):
     if section == "plugins":
         # [plugins.NAME] tables are the plugins' own settings, passed through as they are.
         values["settings"] = {k: values.pop(k) for k in list(values) if isinstance(values[k], dict)}
+    for key in [k for k in values if (section, k) in _RETIRED]:
+        _retire(section, key, values.pop(key))
     for key, value in values.items():
         if key not in fields:
             raise ConfigError(f"unknown config key [{section}] {key}: valid keys are {', '.join(fields)}")
         _check_type(section, key, value, fields[key])
     return cls(**{fields[key].name: value for key, value in values.items()})
+
+
+def _retire(section: str, key: str, value) -> None:
+    kept, instead = _RETIRED[(section, key)]
+    if type(value) is not type(kept) or value != kept:
+        raise ConfigError(f"[{section}] {key} = {value!r}: {instead}")
+    log.warning("[%s] %s is no longer used: remove it from the config", section, key)
 
 
 def _check_type(section: str, key: str, value, f: dataclasses.Field) -> None:

@@ -11,7 +11,7 @@ def read_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
     """The file's bytes; made with `make()` first if it does not exist (mode 0600).
 
     Written whole under a private name, then linked into place: processes starting
-    together (systemd instances, `--workers`) never read a half-written key, and all
+    together (several `fync serve`, systemd's fync@ units) never read a half-written key, and all
     keep the first one made."""
     if path.exists():
         return path.read_bytes()

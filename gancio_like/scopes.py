@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from .languages import N_
+
+# Pages show each description in the reader's language (the consent page, settings, the portal).
 CORE_SCOPES: dict[str, str] = {
-    "profile": "Read your profile",
-    "friends:read": "See your friends, friend requests and suggestions",
-    "friends:write": "Send, accept and decline friend requests; remove friends",
-    "event:read": "See events, including your unpublished ones",
-    "event:write": "Create, update and delete your events",
-    "notifications": "See your notifications, and send them to your devices as push notifications",
+    "profile": N_("Read your profile"),
+    "friends:read": N_("See your friends, friend requests and suggestions"),
+    "friends:write": N_("Send, accept and decline friend requests; remove friends"),
+    "event:read": N_("See events, including your unpublished ones"),
+    "event:write": N_("Create, update and delete your events"),
+    "notifications": N_("See your notifications, and send them to your devices as push notifications"),
 }
 
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")

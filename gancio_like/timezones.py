@@ -1,7 +1,8 @@
 """Local time for people (SPEC §2 "More about accounts"): IANA zones through zoneinfo,
 with the tzdata package as the zone database where the system has none. No internal imports.
 
-Pages show a time in the viewer's zone with the zone named ("Sun 2 Jun 2030, 09:00 CEST");
+Pages show a time in the viewer's zone with the zone named ("Sun 2 Jun 2030, 09:00 CEST"),
+the day and month named in the viewer's language ("dom 2 giu 2030, 09:00 CEST");
 event forms take `<input type="datetime-local">` values meant in that zone.
 """
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, available_timezones
+
+from .languages import N_
 
 FORM_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 
@@ -46,16 +49,25 @@ def localize(timestamp: int, name: str) -> datetime:
     return datetime.fromtimestamp(timestamp, timezone.utc).astimezone(zone(name))
 
 
-def local_text(timestamp: int, name: str) -> str:
+# The names a date shows, by weekday() and month - 1; `translate` gives them in a language.
+DAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"), N_("Aug"),
+          N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"))
+
+
+def local_text(timestamp: int, name: str, translate=str) -> str:
     """"Sun 2 Jun 2030, 09:00 CEST": the moment in that zone, with the zone named."""
     moment = localize(timestamp, name)
-    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} {moment.tzname()}"
+    return f"{translate(DAYS[moment.weekday()])} {local_day(moment, translate)}, {moment:%H:%M} {moment.tzname()}"
 
 
-def local_date(timestamp: int, name: str) -> str:
+def local_date(timestamp: int, name: str, translate=str) -> str:
     """"2 Jun 2030": the day it was in that zone."""
-    moment = localize(timestamp, name)
-    return f"{moment.day} {moment:%b %Y}"
+    return local_day(localize(timestamp, name), translate)
+
+
+def local_day(moment: datetime, translate=str) -> str:
+    return f"{moment.day} {translate(MONTHS[moment.month - 1])} {moment.year}"
 
 
 def iso(timestamp: int, name: str) -> str:

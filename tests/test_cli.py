@@ -1,6 +1,7 @@
 """The `fync` console script (SPEC §1), run as a real subprocess against a tmp instance."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -102,6 +103,25 @@ def test_help_lists_the_login_commands(tmp_path):
     text = fync(tmp_path, "--help", config=False).stdout
     for name in ("login", "whoami", "logout"):
         assert name in text
+
+
+def loaded_by(*argv: str) -> list[str]:
+    """The command modules and heavy libraries `fync ARGV` imports (it exits on --help)."""
+    code = (f"import json, sys\nfrom gancio_like.cli import main\ntry:\n    main({list(argv)!r})\n"
+            "except SystemExit:\n    pass\nprint(json.dumps(sorted(m for m in sys.modules\n"
+            "    if m.startswith(('gancio_like.cli.', 'tornado', 'asyncpg', 'argon2')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def test_help_loads_no_command_module():
+    """`fync --help` lists the commands from their index: quick, whatever the commands need."""
+    assert loaded_by("--help") == []
+
+
+def test_a_command_loads_its_own_module_only():
+    assert [m for m in loaded_by("migrate", "--help") if m.startswith("gancio_like.cli.")] == ["gancio_like.cli.migrate"]
+    assert "gancio_like.cli.serve" not in loaded_by("user", "list", "--help")
 
 
 def test_no_command_is_an_error(tmp_path):

@@ -16,7 +16,7 @@ from test_cli import assert_one_line_error, database, fync, instance  # noqa: F4
 
 
 def register_app(instance, name="Gadget") -> str:
-    """An openly registered client with one live grant, made through the real code."""
+    """An openly registered client with one live grant of the user `u`, made through the real code."""
     async def go():
         cfg = load_config(str(instance / "fync.toml"), env={})
         db, _ = await open_instance(cfg)
@@ -55,6 +55,14 @@ def test_disable_revokes_grants_then_approve_reactivates(instance):
     assert status(instance, cid) == ("disabled", 0)
     assert fync(instance, "client", "approve", cid).returncode == 0
     assert status(instance, cid)[0] == "active"
+
+
+def test_user_passwd_revokes_the_users_grants(instance):
+    cid = register_app(instance)
+    out = fync(instance, "user", "passwd", "u", "--password-stdin", stdin="a new password\n")
+    assert out.returncode == 0, out.stderr
+    assert "app grants ended" in out.stdout
+    assert status(instance, cid) == ("active", 0)
 
 
 def test_delete_removes_client(instance):

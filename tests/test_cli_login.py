@@ -220,7 +220,7 @@ def test_client_commands_ignore_server_config(tmp_path, client_env):
 
 
 def test_browser_is_not_opened_in_ci_or_when_told_not_to():
-    from gancio_like.cli import browser_available
+    from gancio_like.cli.client_side import browser_available
     assert not browser_available({"FYNC_NO_BROWSER": "1", "DISPLAY": ":0"})
     assert not browser_available({"CI": "true", "DISPLAY": ":0"})
     assert not browser_available({"PYTEST_CURRENT_TEST": "x", "DISPLAY": ":0"})

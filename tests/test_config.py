@@ -278,6 +278,30 @@ def test_bad_override_is_refused(no_local_file):
     assert_refused("port", path=None, env={}, overrides={("server", "port"): "x"})
 
 
+# -- keys that are gone ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", [
+    {"text": "[server]\nworkers = 2\n"},
+    {"text": "[server]\nworkers = true\n"},
+    {"text": "", "env": {"FYNC_SERVER_WORKERS": "4"}},
+    {"text": "", "overrides": {("server", "workers"): 3}},  # `fync serve --workers 3`
+])
+def test_workers_is_refused_saying_what_to_do_instead(tmp_path, where):
+    with pytest.raises(ConfigError) as info:
+        load_config(str(write_toml(tmp_path, where["text"])), env=where.get("env", {}),
+                    overrides=where.get("overrides"))
+    message = str(info.value)
+    assert message.startswith("[server] workers = ") and "no longer" in message
+    assert "fync@PORT.service" in message and 'docs/deploy.md, "Several processes"' in message
+
+
+def test_workers_1_asked_for_one_process_so_it_is_only_warned_about(tmp_path, caplog):
+    cfg = load_text(tmp_path, "[server]\nworkers = 1\nport = 9000\n")
+    assert cfg.server.port == 9000 and not hasattr(cfg.server, "workers")
+    assert "[server] workers is no longer used: remove it" in caplog.text
+
+
 # -- the repo's own fync.toml -------------------------------------------------------------------
 
 

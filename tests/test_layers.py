@@ -1,7 +1,7 @@
 """Imports flow one way (issue 17 step 5; STYLE.md, "a layout that shows the architecture"):
 
-    app, cli, workers  →  handlers  →  services  →  oauth | federation  →  storage  →  leaf modules
-                          plugins (the plugin API) → handlers, services;  handlers → plugin_host, openapi
+    app, cli  →  handlers  →  services  →  oauth | federation  →  storage  →  leaf modules
+                 plugins (the plugin API) → handlers, services;  handlers → plugin_host, openapi
 
 Each group below says which groups it may import besides itself; nothing else may be
 imported, so a handler cannot reach past the services into storage, the protocols do
@@ -38,7 +38,7 @@ GROUPS = {
     "gancio_like.openapi": "openapi",
     "gancio_like.handlers": "handlers",
     "gancio_like.plugins": "plugins",
-    **dict.fromkeys(["gancio_like.app", "gancio_like.cli", "gancio_like.workers", "gancio_like.__main__"], "top"),
+    **dict.fromkeys(["gancio_like.app", "gancio_like.cli", "gancio_like.__main__"], "top"),
 }
 # group → the other groups it may import.
 MAY_IMPORT = {
@@ -52,10 +52,10 @@ MAY_IMPORT = {
     "openapi": {"oauth", "leaf"},    # the published document
     "handlers": {"services", "oauth", "federation", "openapi", "plugin_host", "leaf"},  # thin HTTP edge
     "plugins": {"handlers", "services", "leaf"},  # what plugin authors import (record_notification is a service)
-    "top": set(GROUPS.values()),     # app, cli, workers: wire everything together
+    "top": set(GROUPS.values()),     # app, cli: wire everything together
 }
 # Only these may import tornado: the web edge, the HTTP adapters, the client library behind `fync login`.
-TORNADO_ALLOWED = ("gancio_like.handlers", "gancio_like.app", "gancio_like.cli", "gancio_like.workers",
+TORNADO_ALLOWED = ("gancio_like.handlers", "gancio_like.app", "gancio_like.cli",
                    "gancio_like.net", "gancio_like.httpguard", "gancio_like.proxies", "gancio_like.client")
 
 

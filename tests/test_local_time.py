@@ -46,7 +46,7 @@ async def test_settings_take_a_zone_and_refuse_a_bad_one(browser, make_user, db)
     await make_user("alice")
     await browser.login("alice")
     page = (await browser.get("/settings")).text
-    assert "This instance's: Europe/Rome" in page and "<option>Asia/Tokyo</option>" in page
+    assert "This instance&#x27;s: Europe/Rome" in page and "<option>Asia/Tokyo</option>" in page
     resp = await browser.post("/settings", {"display_name": "Alice", "bio": "", "interests": "",
                                             "timezone": "Asia/Tokyo"})
     assert resp.code == 303

@@ -5,21 +5,15 @@ and one data folder (so one cookie secret), as two workers behind nginx would.
 What one process changes, the other must see at once, even where it had cached
 the old state: a revoked token, a disabled or deleted app, a withdrawn consent,
 a login session ended. One code redeemed through both at once succeeds once.
-And `fync serve --workers N`: refused on SQLite, and on PostgreSQL a parent that
-restarts a dead worker and stops every worker with exit 0 on SIGTERM.
+And two processes on one port: shared on PostgreSQL (SO_REUSEPORT), refused on SQLite.
 
-All but the SQLite refusal run only when FYNC_TEST_DATABASE_URL names a PostgreSQL server.
+Those on PostgreSQL run only when FYNC_TEST_DATABASE_URL names a PostgreSQL server.
 """
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import signal
 import subprocess
-import time
 import urllib.parse
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -362,100 +356,55 @@ def test_a_login_on_b_works_on_a(pair):
     heidi.close()
 
 
-# -- (e) fync serve --workers N ---------------------------------------------------------------------------
+# -- (e) several processes on one port ---------------------------------------------------------------
 
 
-def serve_workers(root: Path, port: int, workers: int, **env) -> tuple[subprocess.Popen, Path, Path]:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "fync.toml").write_text('[server]\ndata_dir = "data"\n')
-    out, err = root / "out.txt", root / "err.txt"
-    with out.open("w") as o, err.open("w") as e:
-        proc = subprocess.Popen([FYNC, "serve", "--config", str(root / "fync.toml"), "--port", str(port),
-                                 "--workers", str(workers)], stdout=o, stderr=e, cwd=root, env=clean_env(**env))
-    return proc, out, err
-
-
-def wait_for(path: Path, pattern: str, proc: subprocess.Popen, seconds: float = 30) -> re.Match:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        match = re.search(pattern, path.read_text())
-        if match:
-            return match
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} not seen (exit {proc.poll()}): {path.read_text()[-3000:]}")
-
-
-def children(pid: int) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-
-
-def alive(pid: int) -> bool:
+def test_two_processes_share_one_port_on_postgresql(tmp_path, fresh_database):
+    """SO_REUSEPORT, as N systemd units of fync@.service on one port (docs/deploy.md): both
+    serve, the kernel spreads new connections over them, and each stops on SIGTERM with 0."""
+    shared = {"FYNC_DATABASE_URL": fresh_database, "FYNC_SERVER_DATA_DIR": str(tmp_path / "data")}
+    a = FyncServer(tmp_path / "a", **shared)
+    b = FyncServer(tmp_path / "b", **shared)
+    b.port = a.port
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def test_serve_workers_on_sqlite_is_refused_saying_why_and_what_to_do(tmp_path):
-    proc, out, err = serve_workers(tmp_path, free_port(), 2)
-    assert proc.wait(timeout=20) == 1
-    message = err.read_text()
-    assert "[server] workers = 2 needs PostgreSQL" in message
-    assert "single writer live in one process" in message
-    assert "[database] url" in message and "1 worker" in message
-    assert "plugins:" not in out.read_text()
-
-
-def test_serve_workers_serves_restarts_a_dead_worker_and_stops_on_sigterm(tmp_path, fresh_database):
-    port = free_port()
-    proc, out, err = serve_workers(tmp_path, port, 2, FYNC_DATABASE_URL=fresh_database)
-    try:
-        listed = wait_for(out, r"workers: +2 \(pids (\d+), (\d+)\)", proc)
-        workers = {int(listed.group(1)), int(listed.group(2))}
-        assert children(proc.pid) == workers
-        base = f"http://127.0.0.1:{port}"
-        ivan = Account(base, "ivan").signup()
-        client = ivan.register()
-        for _ in range(4):  # new connections, spread over the workers
-            with httpx.Client(base_url=base, timeout=10) as fresh:
-                assert bearer(fresh, ivan.tokens(client)["access_token"]) == 200
-
-        # A worker that dies is replaced; the port keeps answering meanwhile.
-        dead = min(workers)
-        os.kill(dead, signal.SIGKILL)
-        wait_for(err, rf"worker \d \(pid {dead}\) was killed by SIGKILL unexpectedly", proc)
-        deadline = time.monotonic() + 20
-        while len(children(proc.pid) - {dead}) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        workers = children(proc.pid)
-        assert len(workers) == 2 and dead not in workers
-        for _ in range(4):
-            assert httpx.get(base + "/health", timeout=10).status_code == 200
-
-        # SIGTERM with a request in flight: it is answered, then every process exits 0.
-        slow = raw_request("POST", "/login", form({"_xsrf": ivan.xsrf(), "username": "ivan", "password": PASSWORD}),
-                           {**FORM, "Cookie": f"_xsrf={ivan.xsrf()}"})
-        reply = asyncio.run(request_then_signal(port, slow, proc))
-        assert reply.status == 303, reply
-        assert proc.wait(timeout=30) == 0
-        assert not any(alive(pid) for pid in workers)
-        assert "Traceback" not in err.read_text()
-        ivan.close()
+        a.start()
+        b.start()
+        for _ in range(30):  # each on a new connection
+            assert httpx.get(a.url + "/health", timeout=10).status_code == 200
+        assert "path=/health" in a.log and "path=/health" in b.log
+        assert a.terminate() == 0 and b.terminate() == 0
+        assert "Traceback" not in a.log + b.log
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        a.stop()
+        b.stop()
 
 
-async def request_then_signal(port: int, data: bytes, proc: subprocess.Popen) -> RawResponse:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    await asyncio.sleep(0.05)  # received, and being worked on (a login takes a while)
-    proc.send_signal(signal.SIGTERM)
-    reply = RawResponse(await asyncio.wait_for(reader.read(), 20))
-    writer.close()
-    return reply
+def test_a_second_process_on_the_port_of_an_sqlite_instance_is_refused(tmp_path):
+    """SQLite binds without SO_REUSEPORT: its caches and its one writer live in one process,
+    so a second `fync serve` of the same instance on its port stops with one line, and the
+    first serves on alone."""
+    data = str(tmp_path / "data")
+    first = FyncServer(tmp_path / "first", FYNC_SERVER_DATA_DIR=data).start()
+    try:
+        second = subprocess.run([FYNC, "serve", "--port", str(first.port)], capture_output=True, text=True,
+                                timeout=30, cwd=tmp_path, env=clean_env(FYNC_SERVER_DATA_DIR=data))
+        assert second.returncode == 1
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"fync: error: cannot listen on 127.0.0.1:{first.port}")
+        assert "plugins:" not in second.stdout
+        assert httpx.get(first.url + "/health", timeout=10).status_code == 200
+    finally:
+        first.stop()
+
+
+@pytest.mark.parametrize("how", [["--workers", "2"], []])
+def test_serve_workers_is_gone_saying_what_to_do_instead(tmp_path, how):
+    """The supervisor's flag, key and variable are refused with the way to run several processes."""
+    env = clean_env() if how else clean_env(FYNC_SERVER_WORKERS="2")
+    proc = subprocess.run([FYNC, "serve", "--port", str(free_port()), *how], capture_output=True, text=True,
+                          timeout=30, cwd=tmp_path, env=env)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fync: error: [server] workers = 2: "), lines
+    assert "fync@PORT.service" in lines[0] and "docs/deploy.md" in lines[0]
+    assert proc.stdout == "" and not (tmp_path / "data").exists()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from gancio_like import clock
+from gancio_like.services import accounts
+from gancio_like.storage.users import get_user_by_name
 from oauth_helpers import api, exchange, get_code, logged_in, register, revoke
 
 REAL_NOW = clock.now
@@ -176,6 +178,16 @@ async def test_password_change_revokes_every_token_item_26(browser, make_user, m
     assert r.code == 303
     assert_invalid_token(await api(browser, "/api/me", tokens["access_token"]))
     assert (await api(browser, "/api/me", bobs["access_token"])).code == 200
+
+
+@pytest.mark.gen_test
+async def test_the_password_service_itself_revokes_every_token_item_26(app, browser, make_user):
+    """The rule lives in `accounts.set_password`, which every way of setting a password calls
+    (the settings page, `fync user passwd`): no caller has to remember it."""
+    _, tokens, _ = await setup(browser, make_user)
+    alice = (await get_user_by_name(app.db, "alice")).id
+    await accounts.set_password(app.db, app.passwords, alice, "brand new pw 2")
+    assert_invalid_token(await api(browser, "/api/me", tokens["access_token"]))
 
 
 @pytest.mark.gen_test

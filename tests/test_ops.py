@@ -271,6 +271,21 @@ def test_service_is_hardened_and_writes_only_the_data_dir():
     assert unit["ExecStart"].endswith("fync serve") and unit["KillSignal"] == "SIGTERM"
 
 
+def test_the_template_unit_deploy_md_makes_runs_one_process_per_port():
+    """docs/deploy.md, "Several processes": its `sed` turns the service into fync@.service,
+    the same unit but for the port each instance serves on."""
+    section = (DEPLOY.parent / "docs" / "deploy.md").read_text().split("## Several processes")[1]
+    expressions = re.findall(r"-e '(s\|[^']*)'", section)
+    assert len(expressions) == 2, expressions
+    sed = ["sed"] + [arg for e in expressions for arg in ("-e", e)] + [str(DEPLOY / "fync.service")]
+    template = subprocess.run(sed, capture_output=True, text=True, check=True).stdout.splitlines()
+    service = (DEPLOY / "fync.service").read_text().splitlines()
+    changed = {(old, new) for old, new in zip(service, template) if old != new}
+    assert len(template) == len(service) and len(changed) == 2
+    assert ("ExecStart=/opt/fync/bin/fync serve", "ExecStart=/opt/fync/bin/fync serve --port %i") in changed
+    assert any(new.startswith("Description=") and "%i" in new for _, new in changed)
+
+
 @pytest.mark.parametrize("script", ["fync", "fync-backup"])
 def test_deploy_scripts_parse(script):
     assert subprocess.run(["sh", "-n", str(DEPLOY / script)]).returncode == 0

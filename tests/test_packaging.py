@@ -238,6 +238,8 @@ def test_an_installed_wheel_serves_from_an_empty_folder(venv, tmp_path, database
         assert set(client["scope"].split()) == set(ALL_SCOPES.split())
         assert "checkins" in person.tokens(client)["scope"]
         assert person.http.get("/static/fync.css").status_code == 200
+        italian = person.http.get("/login", headers={"Accept-Language": "it"}).text  # the wheel's .mo files
+        assert '<html lang="it">' in italian and "Password dimenticata?" in italian
         assert person.http.get("/health").json() == {"status": "ok", "database": "ok", "migrations": "current"}
         person.close()
         check = run(venv / "fync", "migrate", "--check", cwd=folder, env=instance_env(database_url))

@@ -233,7 +233,7 @@ async def test_consent_page_names_the_instances_own_app(browser, make_user, base
                                            scope=APP_SCOPES, challenge=challenge))
     assert page.code == 200
     assert "Connect Fync app?" in page.text
-    assert "This is Fync's own app, served by this instance" in page.text
+    assert "This is Fync&#x27;s own app, served by this instance" in page.text  # translated text is escaped
     assert "has not reviewed it" not in page.text
 
 

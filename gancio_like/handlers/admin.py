@@ -5,9 +5,11 @@ from __future__ import annotations
 import tornado.web
 
 from ..errors import Forbidden
+from ..languages import N_
 from ..models import Client
 from ..services import apps, moderation
 from .apps import AppsPage
+from .base import PageHandler
 from .confirm import Ask, confirmed
 
 ACTIONS = {"approve": moderation.approve, "disable": moderation.disable, "delete": moderation.delete}
@@ -31,20 +33,20 @@ class AdminHandler(AdminPage):
 
 # Disabling and deleting ask first (handlers/confirm.py); approving or enabling does not.
 ASKS = {
-    "disable": ("Disable {}?", "Every token it holds is revoked now, and nobody can authorize it until an "
-                "admin enables it again.", "Disable"),
-    "delete": ("Delete {}?", "It is removed with every token and remembered consent it holds, for everyone. "
-               "This cannot be undone.", "Delete"),
+    "disable": (N_("Disable %(app)s?"), N_("Every token it holds is revoked now, and nobody can authorize it "
+                                          "until an admin enables it again."), N_("Disable %(app)s")),
+    "delete": (N_("Delete %(app)s?"), N_("It is removed with every token and remembered consent it holds, "
+                                        "for everyone. This cannot be undone."), N_("Delete %(app)s")),
 }
 
 
-def ask(action: str, client: Client) -> Ask | None:
+def ask(page: PageHandler, action: str, client: Client) -> Ask | None:
     """What disabling or deleting asks first; None for approving, which takes nothing away."""
     if action not in ASKS:
         return None
     question, outcome, button = ASKS[action]
     name = client.name or client.client_id
-    return Ask(question.format(name), outcome, f"{button} {name}", back="/admin")
+    return Ask(page._(question, app=name), page._(outcome), page._(button, app=name), back="/admin")
 
 
 class ClientActionHandler(AdminPage):
@@ -54,7 +56,7 @@ class ClientActionHandler(AdminPage):
     async def post(self, action: str) -> None:
         self.check_admin()
         client = await moderation.find(self.db, self.get_body_argument("client_id", ""))
-        question = ask(action, client)
+        question = ask(self, action, client)
         if question is not None and not confirmed(self, question):
             return
         await ACTIONS[action](self.db, client.client_id)

@@ -31,9 +31,9 @@ class RevokeAppHandler(AppsPage):
     @tornado.web.authenticated
     async def post(self) -> None:
         app = await apps.connected_app(self.db, self.current_user.id, self.get_body_argument("client_id", ""))
-        if confirmed(self, Ask(f"Revoke {app.name}'s access?",
-                               "Its tokens stop working at once, and it must ask you again before "
-                               "it can use your account.", "Revoke access", back="/settings/apps")):
+        if confirmed(self, Ask(self._("Revoke %(app)s's access?", app=app.name),
+                               self._("Its tokens stop working at once, and it must ask you again before "
+                                      "it can use your account."), self._("Revoke access"), back="/settings/apps")):
             await apps.disconnect(self.db, self.current_user.id, app.client_id)
             self.redirect("/settings/apps?revoked=one", status=303)
 
@@ -41,9 +41,9 @@ class RevokeAppHandler(AppsPage):
 class RevokeAllAppsHandler(AppsPage):
     @tornado.web.authenticated
     async def post(self) -> None:
-        if confirmed(self, Ask("Revoke every app's access?",
-                               "Every app you connected loses its tokens at once, and each must ask "
-                               "you again before it can use your account.", "Revoke all",
+        if confirmed(self, Ask(self._("Revoke every app's access?"),
+                               self._("Every app you connected loses its tokens at once, and each must ask "
+                                      "you again before it can use your account."), self._("Revoke all"),
                                back="/settings/apps")):
             await apps.disconnect_all(self.db, self.current_user.id)
             self.redirect("/settings/apps?revoked=all", status=303)

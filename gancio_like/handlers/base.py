@@ -7,12 +7,13 @@ import json
 import logging
 from urllib.parse import urlsplit
 
+import tornado.locale
 import tornado.web
 
-from .. import accesslog, timezones
+from .. import accesslog, languages, timezones
 from ..avatars import avatar_url, remote_avatar_url
 from ..errors import Conflict, FyncError, StatusError, MethodNotAllowed, Unavailable, ValidationError
-from ..services import accounts, notify
+from ..services import accounts, notify, suggestions
 from ..storage import errors as storage_errors
 
 log = logging.getLogger("fync")
@@ -43,6 +44,12 @@ def known_error(exc: BaseException | None) -> FyncError | None:
         # (an unbounded route group or JSON number in a plugin, say), never a server fault.
         return ValidationError("a number in the request is too large (the most is 2**63 - 1)")
     return None
+
+
+def load_catalogs() -> None:
+    """At startup: Tornado's locales from Fync's gettext catalogs; English when nothing fits."""
+    tornado.locale.load_gettext_translations(str(languages.LOCALE_DIR), languages.DOMAIN)
+    tornado.locale.set_default_locale(languages.DEFAULT)
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -130,8 +137,31 @@ class PageHandler(BaseHandler):
         self.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
                         secure=self.fync.secure, expires_days=accounts.SESSION_DAYS)
 
+    def get_user_locale(self) -> tornado.locale.Locale | None:
+        """The person's chosen language; None (so Accept-Language decides) when they chose none."""
+        chosen = getattr(self.current_user, "locale", "")
+        return tornado.locale.get(chosen) if languages.is_language(chosen) else None
+
+    def _(self, message: str, **values) -> str:
+        """`message` in the page's language, with `%(name)s` filled from `values`."""
+        translated = self.locale.translate(message)
+        return translated % values if values else translated
+
+    def notice(self, notices: dict[str, str]) -> str | None:
+        """The notice `?done=` picks from a fixed list (never text from the URL), translated."""
+        found = notices.get(self.get_query_argument("done", ""))
+        return self.locale.translate(found) if found else None
+
+    def reasons(self, suggestion) -> list[str]:
+        """Why someone is suggested, in the page's language (plurals included)."""
+        return suggestions.reasons(suggestion, self.locale.translate)
+
     def render(self, template: str, **kwargs) -> None:
-        kwargs.setdefault("error", None)
+        """A page is in the reader's language, so caches keep one per Accept-Language; an
+        error shown on it is translated when the catalogs know its words."""
+        self.add_header("Vary", "Accept-Language")
+        error = kwargs.get("error")
+        kwargs["error"] = self.locale.translate(error) if error else None
         super().render(template, cfg=self.cfg, unread=self.unread, **kwargs)
 
     @property
@@ -143,10 +173,11 @@ class PageHandler(BaseHandler):
         """Every page can show a time in the viewer's zone, named, and anyone's picture."""
         namespace = super().get_template_namespace()
         issuer = self.cfg.issuer
-        zone = self.zone
+        zone, translate = self.zone, self.locale.translate
         namespace.update(
-            zone=zone, when=lambda timestamp: "never" if timestamp is None else timezones.local_text(timestamp, zone),
-            day=lambda timestamp: timezones.local_date(timestamp, zone),
+            zone=zone, when=lambda timestamp: (self._("never") if timestamp is None
+                                               else timezones.local_text(timestamp, zone, translate)),
+            day=lambda timestamp: timezones.local_date(timestamp, zone, translate),
             iso=lambda timestamp: timezones.iso(timestamp, zone),
             avatar=lambda username, version=0: avatar_url(issuer, username, version),
             remote_avatar=lambda acct: remote_avatar_url(issuer, acct))
@@ -157,7 +188,7 @@ class PageHandler(BaseHandler):
 
     def write_error(self, status_code: int, **kwargs) -> None:
         error = self.error_from(kwargs)
-        self.render("error.html", status=error.status_code, message=error.description)
+        self.render("error.html", status=error.status_code, message=self.locale.translate(error.description))
 
 
 def safe_next(target: str, default: str = "/") -> str:

@@ -119,10 +119,11 @@ class NewSecretHandler(PortalPage):
     @tornado.web.authenticated
     async def post(self, client_id: str) -> None:
         client = await apps.own_confidential_app(self.db, self.current_user, client_id)
-        if confirmed(self, Ask(f"Generate a new secret for {client.name}?",
-                               "The current secret stops working at once: the app cannot get tokens until "
-                               "it uses the new one, shown once on the next page. Tokens already issued stay valid.",
-                               "Generate a new secret", back=f"/dev/apps/{client_id}#credentials")):
+        if confirmed(self, Ask(self._("Generate a new secret for %(app)s?", app=client.name),
+                               self._("The current secret stops working at once: the app cannot get tokens until "
+                                      "it uses the new one, shown once on the next page. Tokens already issued "
+                                      "stay valid."),
+                               self._("Generate a new secret"), back=f"/dev/apps/{client_id}#credentials")):
             secret = await apps.new_secret(self.fync.oauth, self.current_user, client_id)
             await self.reveal(client_id, client_secret=secret)
 
@@ -138,10 +139,10 @@ class DeleteAppHandler(PortalPage):
     @tornado.web.authenticated
     async def post(self, client_id: str) -> None:
         client = await apps.own_app(self.db, self.current_user, client_id)
-        if confirmed(self, Ask(f"Delete {client.name}?",
-                               "Every token it holds stops working, for everyone who connected it, and its "
-                               "client ID is gone for good. This cannot be undone.", f"Delete {client.name}",
-                               back=f"/dev/apps/{client_id}")):
+        if confirmed(self, Ask(self._("Delete %(app)s?", app=client.name),
+                               self._("Every token it holds stops working, for everyone who connected it, and "
+                                      "its client ID is gone for good. This cannot be undone."),
+                               self._("Delete %(app)s", app=client.name), back=f"/dev/apps/{client_id}")):
             await apps.delete_app(self.fync.oauth, self.current_user, client_id)
             self.redirect("/dev", status=303)
 

@@ -139,9 +139,9 @@ class EventDeleteHandler(EventPageHandler):
     @tornado.web.authenticated
     async def post(self, event_id: str) -> None:
         event = await events.owned_event(self.db, int(event_id), self.user_id)
-        if confirmed(self, Ask(f"Delete “{event.title}”?",
-                               "It is removed for everyone who could see it. This cannot be undone.", "Delete event",
-                               back=f"/events/{event.id}")):
+        if confirmed(self, Ask(self._("Delete “%(title)s”?", title=event.title),
+                               self._("It is removed for everyone who could see it. This cannot be undone."),
+                               self._("Delete event"), back=f"/events/{event.id}")):
             await events.delete_event(self.db, event.id, self.user_id)
             self.redirect("/events", status=303)
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import tornado.web
 
 from ..errors import FyncError
+from ..languages import N_
 from ..services import friends, suggestions
 from .base import PageHandler
 from .confirm import Ask, confirmed
 
 FRIENDS_SHOWN, PEOPLE_SHOWN = 50, 10
 MAX_NAME = 320  # the form's maxlength
-NOTICES = {"sent": "Friend request sent.", "befriended": "They had already asked you: you are now friends.",
-           "accepted": "Request accepted: you are now friends.", "declined": "Request declined.",
-           "cancelled": "Request cancelled.", "removed": "Friend removed."}
+NOTICES = {"sent": N_("Friend request sent."), "befriended": N_("They had already asked you: you are now friends."),
+           "accepted": N_("Request accepted: you are now friends."), "declined": N_("Request declined."),
+           "cancelled": N_("Request cancelled."), "removed": N_("Friend removed.")}
 
 
 class FriendsBase(PageHandler):
@@ -32,9 +33,9 @@ class FriendsBase(PageHandler):
         incoming, outgoing = await friends.list_requests(self.db, domain, me.id)
         people = await suggestions.suggest(self.db, me.id, PEOPLE_SHOWN)
         self.render("friends.html", friends=mine, incoming=incoming, outgoing=outgoing, people=people,
-                    reasons=suggestions.reasons, name=name, error=error,
+                    reasons=self.reasons, name=name, error=error,
                     next_cursor=None if after is None else self.fync.cursors.encode(after),
-                    notice=NOTICES.get(self.get_query_argument("done", "")))
+                    notice=self.notice(NOTICES))
 
     async def act(self, action, done: str, name: str = "") -> None:
         """Run one service call; 303 to the page with a notice, or the page again with 400."""
@@ -88,9 +89,10 @@ class RemoveFriendForm(FriendsBase):
             acct = await friends.friend_acct(self.db, domain, me, self.get_body_argument("acct", ""))
         except FyncError as exc:
             return await self.refuse(exc)
-        if confirmed(self, Ask(f"Remove {acct} from your friends?",
-                               "You stop being friends on both sides. To be friends again, "
-                               "one of you sends a new friend request.", "Remove friend", back="/friends")):
+        if confirmed(self, Ask(self._("Remove %(acct)s from your friends?", acct=acct),
+                               self._("You stop being friends on both sides. To be friends again, "
+                                      "one of you sends a new friend request."),
+                               self._("Remove friend"), back="/friends")):
             await self.act(friends.remove_friend(self.db, domain, me, acct), "removed")
 
 

@@ -20,7 +20,7 @@ class NotificationsPage(PageHandler):
         me = self.current_user
         items, after = await notify.list_notifications(self.db, self.fync.cursors, self.cfg.domain, me.id, SHOWN,
                                               self.get_query_argument("cursor", None))
-        ctx = await texts.context(self.db, items, self.fync.notification_types, self.zone)
+        ctx = await texts.context(self.db, items, self.fync.notification_types, self.zone, self.locale.code)
         self.render("notifications.html", items=[(n, texts.text(n, ctx)) for n in items], next_cursor=after,
                     link=lambda url: texts.absolute(url, self.cfg.issuer))
 
@@ -43,9 +43,10 @@ class RemoveDeviceForm(PageHandler):
     @tornado.web.authenticated
     async def post(self, subscription_id: str) -> None:
         device = await push.device(self.db, self.current_user.id, int(subscription_id))
-        if confirmed(self, Ask(f"Remove this device ({device.app_name}, via {push.origin(device)})?",
-                               "It gets no more notifications, until the app turns them on again.",
-                               "Remove device", back="/settings#devices")):
+        if confirmed(self, Ask(self._("Remove this device (%(app)s, via %(service)s)?", app=device.app_name,
+                                      service=push.origin(device)),
+                               self._("It gets no more notifications, until the app turns them on again."),
+                               self._("Remove device"), back="/settings#devices")):
             await push.remove_device(self.db, self.current_user.id, device.id)
             self.redirect("/settings?removed=device#devices", status=303)
 

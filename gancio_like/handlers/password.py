@@ -19,14 +19,15 @@ class ForgotHandler(PageHandler):
             return self.redirect("/password/forgot", status=303)
         wait = await self.fync.reset_throttle.attempt(("reset-ip", self.request.remote_ip))
         if wait:
-            raise TooManyRequests(f"too many password reset requests from here; try again in {wait} s", wait)
+            raise TooManyRequests(self._("too many password reset requests from here; try again in %(seconds)d s",
+                                          seconds=wait), wait)
         try:
             login = password_reset.check_login(self.get_body_argument("login", ""))
         except ValidationError as exc:
             self.set_status(400)
             return self.render("password_forgot.html", sent=False, mail=True, login="", error=exc.description)
         self.fync.background.spawn(password_reset.request_link(self.db, self.fync.mailer, self.cfg.issuer,
-                                                               self.cfg.instance.name, login),
+                                                               self.cfg.instance.name, login, self.locale.code),
                                    "a password reset request")
         self.redirect("/password/forgot?sent=1", status=303)
 

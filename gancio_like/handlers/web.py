@@ -4,8 +4,9 @@ from __future__ import annotations
 import tornado.web
 
 from .. import timezones
+from ..languages import LANGUAGES, N_
 from ..errors import Forbidden, TooManyRequests, ValidationError
-from ..services import accounts, events, home, push, suggestions
+from ..services import accounts, events, home, push
 from .base import SESSION_COOKIE, PageHandler
 from .friends import NOTICES
 
@@ -20,7 +21,7 @@ class HomeHandler(PageHandler):
             return self.render("home.html", home=None, upcoming=upcoming.items)
         found = await home.home(self.db, self.cfg.domain, self.current_user)
         self.render("home.html", home=found, steps=found.first_steps(self.current_user),
-                    reasons=suggestions.reasons, notice=NOTICES.get(self.get_query_argument("done", "")))
+                    reasons=self.reasons, notice=self.notice(NOTICES))
 
 
 class SignupHandler(PageHandler):
@@ -57,7 +58,7 @@ class LoginHandler(PageHandler):
         if user_id is None:
             self.set_status(401)
             return self.render("login.html", next=self.local_next(), username=username, reset=False,
-                               error="wrong username or password")
+                               error=N_("wrong username or password"))
         await login_succeeded(self, keys)
         await self.log_in(user_id)
         self.redirect(self.local_next(), status=303)
@@ -69,7 +70,7 @@ async def login_attempt(handler: PageHandler, username: str) -> tuple:
     keys = (("login-user", username.lower()[:64]), ("login-ip", handler.request.remote_ip))
     wait = await handler.fync.login_throttle.attempt(*keys)
     if wait:
-        raise TooManyRequests(f"too many failed logins; try again in {wait} s", wait)
+        raise TooManyRequests(handler._("too many failed logins; try again in %(seconds)d s", seconds=wait), wait)
     return keys
 
 
@@ -101,7 +102,7 @@ class SettingsHandler(PageHandler):
     async def show(self, saved: str = "", error: str | None = None) -> None:
         """The page, with the devices that get the person's notifications (settings_devices.html)."""
         devices = await push.devices(self.db, self.current_user.id)
-        self.render("settings.html", saved=saved, error=error, zones=timezones.choices(),
+        self.render("settings.html", saved=saved, error=error, zones=timezones.choices(), languages=LANGUAGES,
                     default_zone=self.cfg.instance.timezone, devices=devices, push_service=push.origin,
                     device_removed=self.get_argument("removed", "") == "device")
 
@@ -124,7 +125,8 @@ class SettingsHandler(PageHandler):
         await accounts.update_profile(
             self.db, self.current_user.id, self.get_body_argument("display_name", ""),
             self.get_body_argument("bio", ""), self.get_body_argument("interests", ""),
-            self.get_body_argument("email", None), self.get_body_argument("timezone", None))
+            self.get_body_argument("email", None), self.get_body_argument("timezone", None),
+            self.get_body_argument("locale", None))
         return "profile"
 
     async def _change_picture(self) -> None:
@@ -143,7 +145,6 @@ class SettingsHandler(PageHandler):
             raise ValidationError("current password is wrong", "current_password")
         await login_succeeded(self, keys)
         await accounts.set_password(self.db, self.fync.passwords, self.current_user.id,
-                                    self.get_body_argument("new_password"),
-                                    on_changed=self.fync.on_password_changed)
+                                    self.get_body_argument("new_password"))
         # Every session ended, this one included; the person changing it stays logged in.
         self.set_session(await accounts.start_session(self.db, self.current_user.id))

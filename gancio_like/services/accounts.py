@@ -14,12 +14,13 @@ import secrets
 
 import argon2
 
-from .. import clock, timezones
+from .. import clock, languages, timezones
 from ..errors import ValidationError
 from ..models import User
 from ..notifications import UserCreated
 from ..storage import errors as storage_errors
 from ..storage import sessions as session_store
+from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.db import Database
 
@@ -110,6 +111,14 @@ def check_zone(name: str | None) -> str:
     return name
 
 
+def check_locale(code: str | None) -> str:
+    """A language setting: one Fync speaks, or "" for the browser's choice."""
+    code = (code or "").strip()
+    if code and not languages.is_language(code):
+        raise ValidationError("language: choose one from the list", "locale")
+    return code
+
+
 async def create_user(db: Database, passwords: Passwords, username: str, password: str,
                       display_name: str = "", admin: bool = False) -> int:
     """A new account; the first one on an empty instance is admin."""
@@ -176,12 +185,15 @@ async def end_session(db: Database, token: str) -> None:
 
 
 async def update_profile(db: Database, user_id: int, display_name: str, bio: str,
-                         interests: str, email: str | None = None, timezone: str | None = None) -> None:
-    """The profile; `email` and `timezone` too unless None (a form without those fields).
-    An address another account has is refused without saying whose."""
+                         interests: str, email: str | None = None, timezone: str | None = None,
+                         locale: str | None = None) -> None:
+    """The profile; `email`, `timezone` and `locale` too unless None (a form without those
+    fields). All are checked before anything is saved. An address another account has is
+    refused without saying whose."""
     tags = parse_interests(interests)
     address = None if email is None else check_email(email)
     zone = None if timezone is None else check_zone(timezone)
+    language = None if locale is None else check_locale(locale)
     try:
         async with db.transaction() as tx:
             await user_store.update_profile(tx, user_id, (display_name or "").strip()[:100],
@@ -192,6 +204,8 @@ async def update_profile(db: Database, user_id: int, display_name: str, bio: str
                 await user_store.update_email(tx, user_id, address)
             if zone is not None:
                 await user_store.update_timezone(tx, user_id, zone)
+            if language is not None:
+                await user_store.update_locale(tx, user_id, language)
     except storage_errors.Conflict:  # two accounts saving one address at once (users_by_email)
         raise _email_taken() from None
 
@@ -202,12 +216,15 @@ def _email_taken() -> ValidationError:
 
 async def set_password(db: Database, passwords: Passwords, user_id: int, new_password: str,
                        on_changed=None) -> None:
-    """New password: every web session ends, and so does every OAuth grant
-    (`on_changed(tx, user_id)`), since a changed password means "lock others out"."""
+    """New password: every web session ends, and so does every app's grant (SECURITY-CHECKLIST 26),
+    since a changed password means "lock others out". Every way to set one (the settings page,
+    the reset link, `fync user passwd`) comes here; `on_changed(tx, user_id)` adds what its
+    caller needs in the same transaction (the reset link spent)."""
     check_password(new_password)
     new_hash = await passwords.hash(new_password)
     async with db.transaction() as tx:
         await user_store.update_password_hash(tx, user_id, new_hash)
         await session_store.delete_user_sessions(tx, user_id)
+        await token_store.revoke_user_grants(tx, user_id)
         if on_changed:
             await on_changed(tx, user_id)

@@ -158,9 +158,9 @@ def needs_pkce(ctx: OAuthContext, client: Client) -> bool:
 class Reveals:
     """Credentials to show once, on the page a form POST redirects to.
 
-    That GET may be served by another process (`--workers N`), so the values wait
+    That GET may be served by another process (several `fync serve`), so the values wait
     in the database, per session and app, for a few minutes (kept in memory, two
-    workers lost 81 reveals in 200: bench/README.md). The database holds
+    processes lost 81 reveals in 200: bench/README.md). The database holds
     no secret in clear (SPEC §3): they are sealed with AES-GCM under a key derived
     from the session's raw token, which only the user's own requests carry (the
     database stores its digest alone), so a copied database cannot open them.

@@ -17,12 +17,11 @@ import hashlib
 import logging
 import secrets
 
-from .. import clock
+from .. import clock, languages
 from ..errors import ValidationError
 from ..mail import Mailer, compose
 from ..models import User
 from ..storage import password_resets as store
-from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.db import Database, Transaction
 from . import accounts
@@ -35,7 +34,7 @@ MAILS_PER_HOUR = 3
 REQUESTS_PER_HOUR_PER_IP = 10
 MAX_LOGIN = 254  # a username, or an email address at most this long
 MAX_TOKEN = 100
-EXPIRED = "this link has expired or was already used: ask for a new one"
+EXPIRED = languages.N_("this link has expired or was already used: ask for a new one")
 
 
 def digest(token: str) -> bytes:
@@ -50,8 +49,10 @@ def check_login(text: str) -> str:
     return text
 
 
-async def request_link(db: Database, mailer: Mailer, issuer: str, instance: str, login: str) -> None:
-    """In the background: if `login` names an account with an email, mail it a link."""
+async def request_link(db: Database, mailer: Mailer, issuer: str, instance: str, login: str,
+                       page_language: str = languages.DEFAULT) -> None:
+    """In the background: if `login` names an account with an email, mail it a link, in the
+    language the person chose in settings, else the one the form was shown in."""
     user = await user_store.get_user_by_login(db, login if "@" in login else login.lower())
     if user is None or not user.email:
         return
@@ -63,17 +64,20 @@ async def request_link(db: Database, mailer: Mailer, issuer: str, instance: str,
             return
         await store.insert_reset(tx, digest(token), user.id, now, now + LINK_TTL)
     link = f"{issuer}/password/reset?token={token}"
-    message = compose(mailer.settings, user.email, f"Reset your password on {instance}",
-                      reset_text(user, instance, link), issuer.partition("://")[2])
+    _ = languages.translator(user.locale or page_language).gettext
+    message = compose(mailer.settings, user.email, _("Reset your password on %(instance)s") % {"instance": instance},
+                      reset_text(user, instance, link, _), issuer.partition("://")[2])
     await mailer.deliver(message, f"the password reset link of {user.username}")
 
 
-def reset_text(user: User, instance: str, link: str) -> str:
-    return (f"Hello {user.shown_name},\n\n"
-            f"someone, hopefully you, asked to reset the password of the account {user.username} "
-            f"on {instance}. To choose a new password, open this link within an hour:\n\n{link}\n\n"
-            "The link works once. If you did not ask for it, ignore this mail: your password "
-            "stays as it is.\n")
+def reset_text(user: User, instance: str, link: str, _=languages.translator(languages.DEFAULT).gettext) -> str:
+    """The mail's words; `_` is the reader's language's gettext."""
+    return _("Hello %(name)s,\n\n"
+             "someone, hopefully you, asked to reset the password of the account %(username)s on %(instance)s. "
+             "To choose a new password, open this link within an hour:\n\n%(link)s\n\n"
+             "The link works once. If you did not ask for it, ignore this mail: your password "
+             "stays as it is.\n") % {"name": user.shown_name, "username": user.username, "instance": instance,
+                                     "link": link}
 
 
 async def link_user(db: Database, token: str) -> int | None:
@@ -91,10 +95,9 @@ async def reset_password(db: Database, passwords: accounts.Passwords, token: str
     if user_id is None:
         raise ValidationError(EXPIRED, "token")
 
-    async def spend_and_disconnect(tx: Transaction, changed_id: int) -> None:
+    async def spend(tx: Transaction, changed_id: int) -> None:
         if not await store.use_reset(tx, digest(token), changed_id, clock.now()):
             raise ValidationError(EXPIRED, "token")  # spent meanwhile: the password stays as it was
-        await token_store.revoke_user_grants(tx, changed_id)
 
-    await accounts.set_password(db, passwords, user_id, new_password, on_changed=spend_and_disconnect)
+    await accounts.set_password(db, passwords, user_id, new_password, on_changed=spend)
     return user_id

@@ -187,7 +187,8 @@ class PushWorker:
         reader = await user_store.get_user(self.db, job.subscription.user_id)
         if notification is None or reader is None:
             raise _Gone()
-        ctx = await texts.context(self.db, [notification], self.sender.types, texts.zone_of(reader, cfg))
+        ctx = await texts.context(self.db, [notification], self.sender.types, texts.zone_of(reader, cfg),
+                                  reader.locale)
         return texts.payload(notification, texts.text(notification, ctx), cfg.issuer)
 
     async def _answered(self, job: PushJob, status: int, error: str) -> None:

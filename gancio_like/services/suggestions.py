@@ -18,17 +18,20 @@ async def suggest(db: Database, me_id: int, limit: int) -> list[Suggestion]:
     return await store.list_suggestions(db, me_id, limit)
 
 
-def reasons(suggestion: Suggestion) -> list[str]:
-    """Why someone is suggested, in words: "3 shared interests: go, hiking, jazz", "2 mutual friends"."""
+def english(singular: str, plural: str, count: int) -> str:
+    return singular if count == 1 else plural
+
+
+def reasons(suggestion: Suggestion, ngettext=english) -> list[str]:
+    """Why someone is suggested, in words: "3 shared interests: go, hiking, jazz", "2 mutual friends".
+    `ngettext(singular, plural, count)` gives the page's language (the API's are English)."""
     found = []
     tags = suggestion.shared_interests
     if tags:
         shown = ", ".join(tags[:TAGS_SHOWN]) + (", …" if len(tags) > TAGS_SHOWN else "")
-        found.append(f"{_count(len(tags), 'shared interest')}: {shown}")
+        found.append(ngettext("%(count)d shared interest: %(tags)s", "%(count)d shared interests: %(tags)s",
+                              len(tags)) % {"count": len(tags), "tags": shown})
     if suggestion.mutual_friends:
-        found.append(_count(suggestion.mutual_friends, "mutual friend"))
+        found.append(ngettext("%(count)d mutual friend", "%(count)d mutual friends",
+                              suggestion.mutual_friends) % {"count": suggestion.mutual_friends})
     return found
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -79,6 +79,10 @@ async def update_timezone(tx: Transaction, user_id: int, timezone: str) -> None:
     await tx.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
 
 
+async def update_locale(tx: Transaction, user_id: int, locale: str) -> None:
+    await tx.execute("UPDATE users SET locale = ? WHERE id = ?", (locale, user_id))
+
+
 async def email_taken(db: Database | Transaction, email: str, user_id: int) -> bool:
     """Whether another account has `email`, whatever its case (index users_by_email)."""
     return await db.fetchone("SELECT 1 FROM users WHERE lower(email) = lower(?) AND id <> ?",
