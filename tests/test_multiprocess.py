@@ -15,12 +15,14 @@ import asyncio
 import subprocess
 import urllib.parse
 
+import asyncpg
 import httpx
 import pytest
 
 import pg_helpers
-from serve_helpers import FYNC, PASSWORD, REDIRECT, Account, FyncServer, RawResponse, basic, clean_env, form, \
-    free_port, raw_request
+from gancio_like.storage.pg import WRITE_LOCK_KEY
+from serve_helpers import FYNC, PASSWORD, REDIRECT, Account, FyncServer, RawResponse, basic, clean_env, \
+    form, free_port, pkce_pair, raw_request
 
 NEEDS_POSTGRES = "several processes need PostgreSQL: set FYNC_TEST_DATABASE_URL=postgresql://… to run this"
 
@@ -176,6 +178,98 @@ def test_one_code_redeemed_through_a_and_b_at_once_wins_once(pair, round_):
                         data={"grant_type": "refresh_token", "refresh_token": winner["refresh_token"]})
     assert r.status_code == 400
     carol.close()
+
+
+def refresh_request(client: dict, refresh_token: str) -> bytes:
+    return raw_request("POST", "/oauth/token", form({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+                       {**FORM, **basic(client)})
+
+
+def family_is_dead(a: FyncServer, b: FyncServer, account: Account, client: dict, winner: dict) -> bool:
+    """The winner's tokens refused by both processes: the reuse ended the family."""
+    with on(b, account) as at_b:
+        at_b_status = bearer(at_b, winner["access_token"])
+    r = account.http.post("/oauth/token", headers=basic(client),
+                          data={"grant_type": "refresh_token", "refresh_token": winner["refresh_token"]})
+    return at_b_status == 401 and bearer(account.http, winner["access_token"]) == 401 and r.status_code == 400
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_one_code_10_times_through_a_and_10_through_b_wins_once(pair, round_):
+    """Row-level single use (no cluster-wide lock on this path): the code row is read
+    FOR UPDATE, so of 20 redemptions over two processes one wins and 19 are replays."""
+    a, b, _ = pair
+    gina = Account(a.url, f"gina{round_}").signup()
+    client = gina.register()
+    code, verifier = gina.code(client)
+    request = code_request(client, code, verifier)
+    replies = asyncio.run(send_together([(a.port, request), (b.port, request)] * 10))
+    assert sorted(r.status for r in replies) == [200] + [400] * 19, replies
+    assert all(r.json()["error"] == "invalid_grant" for r in replies if r.status == 400)
+    assert family_is_dead(a, b, gina, client, next(r.json() for r in replies if r.status == 200))
+    gina.close()
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_one_refresh_token_10_times_through_a_and_10_through_b_wins_once(pair, round_):
+    """Row-level rotation: `UPDATE … WHERE spent_at IS NULL` lets one request spend the
+    token; the 19 others are reuse, which ends the family, the winner's tokens included (SPEC §3)."""
+    a, b, _ = pair
+    hugo = Account(a.url, f"hugo{round_}").signup()
+    client = hugo.register()
+    tokens = hugo.tokens(client)
+    request = refresh_request(client, tokens["refresh_token"])
+    replies = asyncio.run(send_together([(a.port, request), (b.port, request)] * 10))
+    assert sorted(r.status for r in replies) == [200] + [400] * 19, replies
+    assert all(r.json()["error"] == "invalid_grant" for r in replies if r.status == 400)
+    assert family_is_dead(a, b, hugo, client, next(r.json() for r in replies if r.status == 200))
+    hugo.close()
+
+
+def remembered_code(http: httpx.Client, client: dict) -> tuple[str, str]:
+    """GET /oauth/authorize with a remembered consent → (code, verifier), no page shown."""
+    verifier, challenge = pkce_pair()
+    query = urllib.parse.urlencode({"response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT,
+                                    "scope": "profile", "code_challenge": challenge, "code_challenge_method": "S256"})
+    r = http.get("/oauth/authorize?" + query)
+    assert r.status_code in (302, 303), r.text
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))["code"], verifier
+
+
+async def _hold_write_lock(url: str) -> asyncpg.Connection:
+    """Another session holding the lock serialized writes take (storage/pg.py)."""
+    conn = await asyncpg.connect(url)
+    await conn.execute(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})")
+    return conn
+
+
+def test_the_hot_oauth_paths_take_no_cluster_wide_lock(pair, database):
+    """While another session holds the serialized writers' lock, a remembered-consent
+    authorize, a code redemption, a refresh and a revocation still complete, on both
+    processes: none of them waits for the cluster-wide lock."""
+    a, b, _ = pair
+    ivy = Account(a.url, "ivy").signup()
+    client = ivy.register()
+    ivy.tokens(client)  # the consent page's answer is serialized: done before the lock is taken
+    loop = asyncio.new_event_loop()
+    holder = loop.run_until_complete(_hold_write_lock(database))
+    try:
+        for server in (a, b):
+            with on(server, ivy) as http:
+                http.timeout = httpx.Timeout(5)
+                code, verifier = remembered_code(http, client)
+                r = http.post("/oauth/token", headers=basic(client), data={
+                    "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                    "redirect_uri": REDIRECT})
+                assert r.status_code == 200, r.text
+                tokens = refresh(http, client, r.json()["refresh_token"])
+                r = http.post("/oauth/revoke", headers=basic(client), data={"token": tokens["refresh_token"]})
+                assert r.status_code == 200
+                assert bearer(http, tokens["access_token"]) == 401
+    finally:
+        loop.run_until_complete(holder.close())
+        loop.close()
+    ivy.close()
 
 
 # -- (c) apps and consents ------------------------------------------------------------------------------

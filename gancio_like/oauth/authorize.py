@@ -118,11 +118,21 @@ async def approve_remembered(ctx: OAuthContext, user_id: int, req: Authorization
         return None
 
     async def body(tx: Transaction) -> str | None:
-        if not req.scopes <= await token_store.get_consent(tx, user_id, req.client.pk):
+        if req.replace_existing:
+            if not req.scopes <= await token_store.get_consent_for_code(tx, user_id, req.client.pk):
+                return None
+            return await _issue_code(ctx, tx, user_id, req, req.scopes)
+        code = credentials.new_token()
+        if not await token_store.insert_code_on_consent(
+                tx, req.scopes, credentials.digest(code), req.client.pk, user_id, req.redirect_uri,
+                req.redirect_uri_sent, format_scope(req.scopes), req.code_challenge,
+                clock.now() + ctx.cfg.oauth.code_ttl):
             return None
-        return await _issue_code(ctx, tx, user_id, req, req.scopes)
+        return _code_redirect(ctx, req, code)
 
-    return await ctx.db.write(body)
+    # The consent row, held until COMMIT, is all this needs; replacing the user's
+    # grants ends many rows at once, and runs serialized.
+    return await ctx.db.write(body, serialized=req.replace_existing)
 
 
 async def approve(ctx: OAuthContext, user_id: int, req: AuthorizationRequest, scopes: frozenset[str]) -> str:
@@ -143,6 +153,10 @@ async def _issue_code(ctx: OAuthContext, tx: Transaction, user_id: int, req: Aut
     await token_store.insert_code(tx, credentials.digest(code), req.client.pk, user_id, req.redirect_uri,
                                   req.redirect_uri_sent, format_scope(scopes), req.code_challenge,
                                   clock.now() + ctx.cfg.oauth.code_ttl)
+    return _code_redirect(ctx, req, code)
+
+
+def _code_redirect(ctx: OAuthContext, req: AuthorizationRequest, code: str) -> str:
     return redirect_to(req.redirect_uri, {"code": code, "state": req.state, "iss": ctx.issuer})
 
 

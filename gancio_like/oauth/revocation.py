@@ -19,7 +19,8 @@ async def revoke(ctx: OAuthContext, client: Client, params: dict[str, str]) -> N
     if token is None:
         raise InvalidRequest("token is required")
     token_hash = credentials.digest(token)
-    async with ctx.db.transaction() as tx:
+
+    async def body(tx) -> None:  # one-row updates (`WHERE revoked_at IS NULL`): no cluster-wide lock
         found = await token_store.get_token(tx, token_hash)
         if found is None or found.client_pk != client.pk:
             return
@@ -27,3 +28,4 @@ async def revoke(ctx: OAuthContext, client: Client, params: dict[str, str]) -> N
             await token_store.revoke_grant(tx, found.grant_id)
         else:
             await token_store.revoke_token(tx, token_hash)
+    await ctx.db.write(body, serialized=False)

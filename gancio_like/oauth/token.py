@@ -1,10 +1,12 @@
 """The token endpoint's grants (RFC 6749 §4.1.3, §5, §6; RFC 7636 §4.6;
 OAuth 2.1 draft §4.1.3, §4.3 and §10.2; RFC 9700 §2.2.2, §4.14).
 
-Every grant is one `db.write()` body: it runs under the write lock, so checks and
-the single-use update cannot interleave with a concurrent request — of two
+Every grant is one `db.write()` body, and the response goes out only after its
+COMMIT. Single use rests on the rows themselves, not on a lock over all writes, so
+processes sharing a PostgreSQL database grant side by side: a code is read with its
+row locked, a refresh token is spent by `UPDATE … WHERE spent_at IS NULL`. Of two
 redemptions of one code, or two uses of one refresh token, exactly one succeeds
-(no grace period) — and the response goes out only after its COMMIT.
+(no grace period); the other is a replay, which ends the family.
 """
 from __future__ import annotations
 
@@ -42,18 +44,18 @@ async def _authorization_code(ctx: OAuthContext, client: Client, params: dict[st
         _check_code(code, client, params)
         now = clock.now()
         if code.used_at is None:
-            grant_id = await token_store.insert_grant(tx, client.pk, code.user_id, code.scope, now)
-            await token_store.mark_code_used(tx, code_hash, grant_id, now)
-            return await issue(ctx, tx, grant_id=grant_id, client_id=client.client_id, user_id=code.user_id,
-                               access_scope=code.scope, refresh_scope=code.scope, now=now,
-                               grant_type="authorization_code")
+            access, refresh, body = new_pair(ctx, now, code.scope, code.scope)
+            await token_store.redeem_code(tx, code_hash, client.pk, code.user_id, code.scope, now, access, refresh)
+            tx.notify(TokenIssued, client_id=client.client_id, user_id=code.user_id, scope=code.scope,
+                      grant_type="authorization_code")
+            return body
         # A replayed code means it leaked: end what it issued (RFC 6749 §4.1.2, §10.5).
         # Returned, not raised, so the revocation commits before the error is answered.
         if code.grant_id is not None:
             await token_store.revoke_grant(tx, code.grant_id, reason="code_replayed")
         return InvalidGrant("authorization code was already used; its tokens are revoked")
 
-    return _answer(await ctx.db.write(redeem))
+    return _answer(await ctx.db.write(redeem, serialized=False))
 
 
 def _answer(outcome: dict | OAuthError) -> dict:
@@ -100,22 +102,25 @@ async def _refresh_token(ctx: OAuthContext, client: Client, params: dict[str, st
         if token is None or token.kind != "refresh" or token.client_pk != client.pk:
             raise InvalidGrant("unknown refresh token")
         now = clock.now()
-        reused = token.spent_at is not None and token.grant_revoked_at is None
-        if not reused and not token.is_live(now):
+        if token.spent_at is None:
+            if not token.is_live(now):
+                raise InvalidGrant("refresh token is expired or revoked")
+            scope = format_scope(_narrowed(ctx, params.get("scope"), frozenset(token.scope.split())))
+            access, refresh, body = new_pair(ctx, now, scope, token.scope)
+            if await token_store.rotate_refresh(tx, token_hash, token.grant_id, now, access, refresh):
+                await token_store.touch_grant(tx, token.grant_id, now, token.grant_last_used_at)
+                tx.notify(TokenIssued, client_id=client.client_id, user_id=token.user_id, scope=scope,
+                          grant_type="refresh_token")
+                return body
+            # else another request spent it since the read: this one is a reuse too
+        elif token.grant_revoked_at is not None:
             raise InvalidGrant("refresh token is expired or revoked")
-        if not reused:
-            scope = _narrowed(ctx, params.get("scope"), frozenset(token.scope.split()))
-            await token_store.mark_token_spent(tx, token_hash, now)
-            await token_store.touch_grant(tx, token.grant_id, now, token.grant_last_used_at)
-            return await issue(ctx, tx, grant_id=token.grant_id, client_id=client.client_id,
-                               user_id=token.user_id, access_scope=format_scope(scope),
-                               refresh_scope=token.scope, now=now, grant_type="refresh_token")
         # Reuse of a rotated token: either party may be the thief, so the whole
         # family ends (RFC 9700 §4.14.2), committed before the error is answered.
         await token_store.revoke_grant(tx, token.grant_id, reason="refresh_reused")
         return InvalidGrant("refresh token was already used; every token of this grant is revoked")
 
-    return _answer(await ctx.db.write(rotate))
+    return _answer(await ctx.db.write(rotate, serialized=False))
 
 
 def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str]) -> frozenset[str]:
@@ -131,17 +136,24 @@ def _narrowed(ctx: OAuthContext, requested: str | None, granted: frozenset[str])
 async def issue(ctx: OAuthContext, tx: Transaction, *, grant_id: int, client_id: str, user_id: int,
                 access_scope: str, refresh_scope: str, now: int, grant_type: str) -> dict:
     """A new access token and refresh token in the grant's family → the §5.1 body."""
+    access, refresh, body = new_pair(ctx, now, access_scope, refresh_scope)
+    await token_store.insert_token_pair(tx, grant_id, now, access, refresh)
+    tx.notify(TokenIssued, client_id=client_id, user_id=user_id, scope=access_scope, grant_type=grant_type)
+    return body
+
+
+def new_pair(ctx: OAuthContext, now: int, access_scope: str,
+             refresh_scope: str) -> tuple[token_store.Pair, token_store.Pair, dict]:
+    """Two fresh tokens → what storage keeps of each (digest, scope, expiry) and the §5.1 body."""
     oauth = ctx.cfg.oauth
     access, refresh = credentials.new_token(), credentials.new_token()
     access_exp = now + oauth.access_token_ttl if oauth.access_token_ttl else None
     refresh_exp = now + oauth.refresh_token_ttl if oauth.refresh_token_ttl else None
-    await token_store.insert_token_pair(tx, grant_id, now, (credentials.digest(access), access_scope, access_exp),
-                                        (credentials.digest(refresh), refresh_scope, refresh_exp))
-    tx.notify(TokenIssued, client_id=client_id, user_id=user_id, scope=access_scope, grant_type=grant_type)
     body = {"access_token": access, "token_type": "Bearer", "refresh_token": refresh, "scope": access_scope}
     if access_exp is not None:
         body["expires_in"] = oauth.access_token_ttl
-    return body
+    return ((credentials.digest(access), access_scope, access_exp),
+            (credentials.digest(refresh), refresh_scope, refresh_exp), body)
 
 
 def _required(params: dict[str, str], name: str) -> str:

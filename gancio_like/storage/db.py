@@ -90,8 +90,7 @@ class Database(Store):
         self._read_only = False
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        await self._drain()
         if self._folder is not None:
             self._folder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,21 +142,21 @@ class Database(Store):
             raise _storage_error(exc) from exc
 
     # -- writes: the write contract is Store's; these are SQLite's parts of it ----------
-    async def _ready_writer(self) -> None:
+    async def _ready_writer(self, lane) -> None:
         """SQLite opens a file it cannot write read-only, and such a connection stays
         read-only after the file is fixed: after such a fault, a fresh connection."""
         if self._read_only:
             self._conn.close()
             self._connect_writer()
 
-    def _transaction(self) -> "SqliteTransaction":
+    def _transaction(self, lane) -> "SqliteTransaction":
         return SqliteTransaction(self)
 
-    async def _control(self, *statements: str) -> None:
+    async def _control(self, lane, *statements: str) -> None:
         for statement in statements:
             self._guarded(self._conn.execute, statement)
 
-    async def _abort(self) -> None:
+    async def _abort(self, lane) -> None:
         self._rollback()
 
     def _guarded(self, fn, *args):

@@ -14,3 +14,8 @@ class Conflict(StorageError):
 class Unavailable(StorageError):
     """The database cannot serve now (disk full, read-only file, locked, connection
     lost or refused): nothing was changed; try again later."""
+
+
+class Contended(Unavailable):
+    """PostgreSQL aborted a transaction to break a deadlock (or on a serialization
+    failure): nothing of it was changed; the write contract runs its bodies again."""

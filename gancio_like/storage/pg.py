@@ -6,10 +6,14 @@ understand; `translate()` rewrites the few spellings that differ (`?` parameters
 `group_concat`, `char`) once per statement text. Errors come out as storage's own
 (errors.py), as they do from SQLite, so callers catch one set whatever the engine.
 
-Every write transaction first takes one advisory lock, so writes are serialized
-across all processes as they are on SQLite: a read-then-write never races
-another process's write, and the code written for SQLite stays correct. Reads
-run concurrently on a pool.
+A serialized write transaction first takes one advisory lock, so it runs alone
+across all processes, as every write does on SQLite: a read-then-write never races
+another process's write, and code written for SQLite stays correct. The hot OAuth
+paths (code redemption, refresh rotation, revocation, the remembered-consent
+authorize) are row-level instead: they rest on conditions on their own rows, take
+no cluster-wide lock, and run on a writer connection of their own, so neither
+another process's writes nor this one's serialized ones hold them up (store.py).
+Reads run concurrently on a pool.
 
 Row caches stay per process. A commit that must empty them sends a NOTIFY;
 every process listens on a connection of its own and empties its caches when one
@@ -35,12 +39,12 @@ from typing import Any, Iterable
 
 import asyncpg
 
-from .errors import Conflict, StorageError, Unavailable
-from .store import EpochCache, Listeners, Store, Transaction
+from .errors import Conflict, Contended, StorageError, Unavailable
+from .store import EpochCache, Lane, Listeners, Store, Transaction
 
 log = logging.getLogger("fync.db")
 
-WRITE_LOCK_KEY = 0x46796E63  # "Fync": the advisory lock every write transaction holds
+WRITE_LOCK_KEY = 0x46796E63  # "Fync": the advisory lock every serialized write transaction holds
 CHANNEL = "fync_caches_"  # + the schema: instances sharing a database don't empty each other's caches
 LISTENER_RETRY_SECONDS = 1.0
 
@@ -96,6 +100,8 @@ def _storage_error(exc: BaseException) -> BaseException:
     anything else (a bug in a body, say) stays as it is."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return Conflict(str(exc))
+    if isinstance(exc, asyncpg.TransactionRollbackError):  # deadlock, serialization failure
+        return Contended(str(exc))
     if isinstance(exc, (asyncpg.InsufficientResourcesError, asyncpg.CannotConnectNowError,
                         asyncpg.ReadOnlySQLTransactionError, asyncpg.ConnectionDoesNotExistError,
                         asyncpg.InterfaceError, OSError, asyncio.TimeoutError)):
@@ -112,17 +118,19 @@ def _rowcount(status: str) -> int:
 
 
 class PgDatabase(Store):
-    """A pool for reads, one connection for writes, one listening connection, and the row caches."""
+    """A pool for reads, two connections for writes (serialized, row-level), one listening
+    connection, and the row caches."""
 
     dialect = "postgresql"
-    # Every write transaction starts so: the lock serializes writers across processes.
-    BEGIN = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+    BEGIN = ("BEGIN",)
+    # Then every serialized write transaction: the lock serializes them across processes.
+    SERIALIZE = (f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})",)
+    ROW_LANE = True
 
     def __init__(self, url: str, pool_size: int = 10, listeners: Listeners | None = None):
         super().__init__(listeners)
         self.url, self.pool_size = url, pool_size
         self._pool: asyncpg.Pool | None = None  # reads
-        self._writer: asyncpg.Connection | None = None
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task | None = None
         self._sender = f"{os.getpid()}:{id(self)}"
@@ -150,8 +158,7 @@ class PgDatabase(Store):
 
     async def close(self) -> None:
         self._closed = True
-        if self._flusher is not None:
-            await self._flusher
+        await self._drain()
         if self._listening is not None:
             self._listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -159,12 +166,14 @@ class PgDatabase(Store):
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await self._writer.close()
+        for lane in (self._serial, self._rowlevel):
+            if lane.conn is not None:
+                with contextlib.suppress(Exception):
+                    await lane.conn.close()
+            lane.conn = None
         if self._pool is not None:
             await self._pool.close()
-        self._pool = self._listener = self._writer = None
+        self._pool = self._listener = None
 
     async def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL keeps its own write-ahead log."""
@@ -237,23 +246,24 @@ class PgDatabase(Store):
         except Exception as exc:
             raise _storage_error(exc) from exc
 
-    # -- writes: one connection, one transaction at a time, few round trips ---------------
-    async def _ready_writer(self) -> None:
-        """The connection this process writes through (under the write lock): made on first
-        use, and again after it broke. Not from the pool: no acquire, no reset query."""
-        if self._writer is None or self._writer.is_closed():
+    # -- writes: a connection per lane, one transaction at a time on each, few round trips --
+    async def _ready_writer(self, lane: Lane) -> None:
+        """The connection a lane writes through (in its turn): made on first use, and again
+        after it broke. Not from the pool: no acquire, no reset query."""
+        if lane.conn is None or lane.conn.is_closed():
+            name = "fync-write" if lane.serialized else "fync-write-rows"
             try:
-                self._writer = await asyncpg.connect(self.url, server_settings={"application_name": "fync-write"})
-                await _setup_connection(self._writer)
+                lane.conn = await asyncpg.connect(self.url, server_settings={"application_name": name})
+                await _setup_connection(lane.conn)
             except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
                 raise Unavailable(f"cannot connect to {redact(self.url)}: {exc}") from exc
 
-    def _transaction(self) -> "PgTransaction":
-        return PgTransaction(self, self._writer)
+    def _transaction(self, lane: Lane) -> "PgTransaction":
+        return PgTransaction(self, lane.conn)
 
-    async def _control(self, *statements: str) -> None:
+    async def _control(self, lane: Lane, *statements: str) -> None:
         """All in one round trip (the simple query protocol takes several statements)."""
-        await _call(self._writer.execute, "; ".join(statements))
+        await _call(lane.conn.execute, "; ".join(statements))
 
     def _commit_sql(self, invalidates: bool) -> tuple[str, ...]:
         """COMMIT, after the NOTIFY that other processes act on when it completes."""
@@ -261,8 +271,8 @@ class PgDatabase(Store):
             return ("COMMIT",)
         return (f"SELECT pg_notify('{self._channel}', '{self._sender}')", "COMMIT")
 
-    async def _abort(self) -> None:
-        conn = self._writer
+    async def _abort(self, lane: Lane) -> None:
+        conn = lane.conn
         with contextlib.suppress(Exception):
             if conn is not None and not conn.is_closed() and conn.is_in_transaction():
                 await conn.execute("ROLLBACK")
@@ -284,7 +294,10 @@ async def _call(fn, *args):
 
 
 class PgTransaction(Transaction):
-    """The writer connection inside a write transaction; the same methods as SQLite's."""
+    """A writer connection inside a write transaction; the same methods as SQLite's."""
+
+    ROW_LOCKS = True
+    dialect = "postgresql"
 
     def __init__(self, db: PgDatabase, conn: asyncpg.Connection):
         super().__init__(db)

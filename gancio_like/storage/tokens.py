@@ -120,8 +120,31 @@ async def insert_code(tx: Transaction, code_hash: bytes, client_pk: int, user_id
          code_challenge, expires_at))
 
 
+async def insert_code_on_consent(tx: Transaction, scopes: frozenset[str], code_hash: bytes, client_pk: int,
+                                 user_id: int, redirect_uri: str, redirect_uri_sent: bool, scope: str,
+                                 code_challenge: str | None, expires_at: int) -> bool:
+    """Issue a code if the user's remembered consent to this client covers `scopes`:
+    False (nothing written) if not. The consent row is held until COMMIT (see
+    get_consent_for_code); on PostgreSQL check and insert are one statement."""
+    if tx.dialect != "postgresql":
+        if not scopes <= await get_consent(tx, user_id, client_pk):
+            return False
+        await insert_code(tx, code_hash, client_pk, user_id, redirect_uri, redirect_uri_sent, scope,
+                          code_challenge, expires_at)
+        return True
+    return await tx.execute(
+        "WITH c AS (SELECT 1 FROM consents WHERE user_id = ? AND client_pk = ? "
+        "AND string_to_array(scope, ' ') @> ?::text[] FOR KEY SHARE) "
+        "INSERT INTO authorization_codes (code_hash, client_pk, user_id, redirect_uri, redirect_uri_sent, "
+        "scope, code_challenge, expires_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM c",
+        (user_id, client_pk, sorted(scopes), code_hash, client_pk, user_id, redirect_uri, int(redirect_uri_sent),
+         scope, code_challenge, expires_at)) == 1
+
+
 async def get_code(tx: Transaction, code_hash: bytes) -> AuthCode | None:
-    row = await tx.fetchone("SELECT client_pk, user_id, redirect_uri, redirect_uri_sent, scope, code_challenge, "
+    """The code, its row locked until COMMIT: what is read here decides whether it is
+    spent or replayed, so a concurrent redemption (or revocation) waits for this one."""
+    row = await tx.fetchone_locked("SELECT client_pk, user_id, redirect_uri, redirect_uri_sent, scope, code_challenge, "
                             "expires_at, used_at, grant_id FROM authorization_codes WHERE code_hash = ?",
                             (code_hash,))
     if row is None:
@@ -157,6 +180,52 @@ async def insert_token_pair(tx: Transaction, grant_id: int, now: int,
     await tx.execute("INSERT INTO tokens (token_hash, grant_id, kind, scope, created_at, expires_at) "
                      "VALUES (?, ?, 'access', ?, ?, ?), (?, ?, 'refresh', ?, ?, ?)",
                      (access[0], grant_id, access[1], now, access[2], refresh[0], grant_id, refresh[1], now, refresh[2]))
+
+
+Pair = tuple[bytes, str, "int | None"]  # a new token: (digest, scope, expires_at)
+
+# PostgreSQL runs a grant's writes as one statement (data-modifying CTEs): one round
+# trip instead of three. SQLite has no such CTEs, and its statements cost microseconds.
+_PAIR = ("INSERT INTO tokens (token_hash, grant_id, kind, scope, created_at, expires_at) "
+         "SELECT v.h, {grant}.id, v.kind, v.scope, ?, v.exp FROM {grant}, (VALUES (?::bytea, 'access', ?::text, "
+         "?::bigint), (?::bytea, 'refresh', ?::text, ?::bigint)) AS v (h, kind, scope, exp)")
+_REDEEM = ("WITH g AS (INSERT INTO grants (client_pk, user_id, scope, created_at, last_used_at) "
+           "VALUES (?, ?, ?, ?, ?) RETURNING id), "
+           "spent AS (UPDATE authorization_codes SET used_at = ?, grant_id = (SELECT id FROM g) "
+           "WHERE code_hash = ? AND used_at IS NULL), "
+           "pair AS (" + _PAIR.format(grant="g") + ") SELECT id FROM g")
+_ROTATE = ("WITH spent AS (UPDATE tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL "
+           "RETURNING grant_id AS id) " + _PAIR.format(grant="spent"))
+
+
+def _pair_params(now: int, access: Pair, refresh: Pair) -> tuple:
+    return (now, access[0], access[1], access[2], refresh[0], refresh[1], refresh[2])
+
+
+async def redeem_code(tx: Transaction, code_hash: bytes, client_pk: int, user_id: int, scope: str, now: int,
+                      access: Pair, refresh: Pair) -> int:
+    """A code read by get_code (its row locked) and found unused: the new grant, the
+    code spent into it, the grant's first pair → the grant's id."""
+    if tx.dialect == "postgresql":
+        return await tx.fetchval(_REDEEM, (client_pk, user_id, scope, now, now, now, code_hash,
+                                           *_pair_params(now, access, refresh)))
+    grant_id = await insert_grant(tx, client_pk, user_id, scope, now)
+    await mark_code_used(tx, code_hash, grant_id, now)
+    await insert_token_pair(tx, grant_id, now, access, refresh)
+    return grant_id
+
+
+async def rotate_refresh(tx: Transaction, token_hash: bytes, grant_id: int, now: int,
+                         access: Pair, refresh: Pair) -> bool:
+    """Spend a refresh token exactly once and put the new pair in its family: False
+    (and nothing written) when it was already spent, by an earlier request or by a
+    concurrent one in another process since it was read."""
+    if tx.dialect == "postgresql":
+        return await tx.execute(_ROTATE, (now, token_hash, *_pair_params(now, access, refresh))) == 2
+    if not await mark_token_spent(tx, token_hash, now):
+        return False
+    await insert_token_pair(tx, grant_id, now, access, refresh)
+    return True
 
 
 # The columns in TokenRecord's order.
@@ -202,7 +271,8 @@ async def get_access_grant(db: Database, token_hash: bytes, now: int) -> AccessG
 
 
 async def mark_token_spent(tx: Transaction, token_hash: bytes, now: int) -> bool:
-    """Rotate a refresh token exactly once: False when it was already spent."""
+    """Rotate a refresh token exactly once: False when it was already spent, by an
+    earlier request or by a concurrent one in another process since it was read."""
     changed = await tx.execute("UPDATE tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL",
                                (now, token_hash))
     return changed == 1
@@ -245,6 +315,8 @@ async def revoke_user_grants(tx: Transaction, user_id: int, client_pk: int | Non
     # Codes not yet redeemed go too: otherwise a code issued just before a password
     # change (or a "replace existing token") would still mint a fresh grant afterwards.
     client_filter, params = ("", ()) if client_pk is None else (" AND client_pk = ?", (client_pk,))
+    if tx.ROW_LOCKS:  # codes issued on these consents right now commit first, and are deleted below
+        await tx.fetchall_locked(f"SELECT 1 FROM consents WHERE user_id = ?{client_filter}", (user_id, *params))
     await tx.execute(f"DELETE FROM authorization_codes WHERE user_id = ? AND used_at IS NULL{client_filter}",
                      (user_id, *params))
     changed = await tx.execute(f"UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL{client_filter}",
@@ -279,6 +351,15 @@ async def get_consent(db: Database | Transaction, user_id: int, client_pk: int) 
     scope = await db.fetchval("SELECT scope FROM consents WHERE user_id = ? AND client_pk = ?",
                               (user_id, client_pk))
     return frozenset((scope or "").split())
+
+
+async def get_consent_for_code(tx: Transaction, user_id: int, client_pk: int) -> frozenset[str]:
+    """The consent a code is about to be issued on, its row held (FOR KEY SHARE) until
+    COMMIT: a withdrawal or a revocation of the user's grants (which lock it first, see
+    revoke_user_grants) waits for the code, then sees it, or the code waits for them."""
+    row = await tx.fetchone_locked("SELECT scope FROM consents WHERE user_id = ? AND client_pk = ?",
+                                   (user_id, client_pk), mode="KEY SHARE")
+    return frozenset((row[0] if row else "").split())
 
 
 async def upsert_consent(tx: Transaction, user_id: int, client_pk: int, scope: str, now: int) -> None:
